@@ -1,0 +1,72 @@
+// Flags shared by `plan` and `upgrade`, and their validation into a plain options object. Every check here
+// runs before daprup talks to the cluster.
+import { existsSync, readFileSync } from 'node:fs';
+import { Flags, type Interfaces } from '@oclif/core';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_CHART } from '../dapr/chart.js';
+import { parseSetFlag } from '../dapr/values.js';
+import { parseTargetVersion } from '../dapr/version-policy.js';
+import { usageError } from '../errors.js';
+import type { UpgradeOptions } from '../runbook/types.js';
+
+export const upgradeFlags = {
+  to: Flags.string({ description: 'target Dapr version (chart version = APP VERSION), e.g. 1.16.19', required: true }),
+  chart: Flags.string({ description: 'chart reference; the dapr repo (https://dapr.github.io/helm-charts/) is added if missing', default: DEFAULT_CHART }),
+  values: Flags.string({ char: 'f', description: 'extra values file, applied after your current values', multiple: true, default: [] }),
+  set: Flags.string({ description: 'extra value (key=value), applied last', multiple: true, default: [] }),
+  'enable-ha': Flags.boolean({ description: 'turn on high availability (recreates the placement StatefulSet)', exclusive: ['disable-ha'] }),
+  'disable-ha': Flags.boolean({ description: 'turn off high availability', exclusive: ['enable-ha'] }),
+  timeout: Flags.string({ description: 'how long each wait may take (helm/kubectl duration)', default: '10m' }),
+  concurrency: Flags.integer({ description: 'workloads restarted at once', default: 4 }),
+  'allow-skip-minor': Flags.boolean({ description: 'safety override: allow skipping a minor version', default: false }),
+  'allow-downgrade': Flags.boolean({ description: 'safety override: allow a downgrade', default: false }),
+  'allow-prerelease': Flags.boolean({ description: 'safety override: allow a release candidate', default: false }),
+  'cert-warn-days': Flags.integer({ description: 'warn when a certificate expires within this many days', default: 30 }),
+};
+
+export type UpgradeFlags = Interfaces.InferredFlags<typeof upgradeFlags> & { release?: string; 'dapr-namespace'?: string };
+
+const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
+
+export function validateDuration(value: string): string {
+  if (!DURATION.test(value)) throw usageError(`--timeout "${value}" is not a duration.`, 'Use a helm/kubectl duration such as 90s, 10m or 1h30m.');
+  return value;
+}
+
+export function validateConcurrency(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 256) throw usageError(`--concurrency ${value} is out of range.`, 'Use a whole number from 1 to 256.');
+  return value;
+}
+
+export function validateValueFlags(files: string[], sets: string[]): void {
+  for (const f of files) {
+    if (!existsSync(f)) throw usageError(`The values file ${f} does not exist.`, 'Check the path given with -f/--values.');
+    try {
+      const parsed: unknown = parseYaml(readFileSync(f, 'utf8'));
+      if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new Error('not a map');
+    } catch {
+      throw usageError(`The values file ${f} is not a YAML map.`, 'A values file holds keys and values, like the chart\'s values.yaml.');
+    }
+  }
+  for (const s of sets) {
+    if (!parseSetFlag(s)) throw usageError(`--set "${s}" is not of the form key=value.`, 'Write --set dapr_operator.logLevel=debug (dotted key, "=", value).');
+  }
+}
+
+export function upgradeOptions(flags: UpgradeFlags): UpgradeOptions {
+  const target = parseTargetVersion(flags.to);
+  validateValueFlags(flags.values, flags.set);
+  return {
+    target,
+    chart: flags.chart,
+    release: flags.release,
+    namespace: flags['dapr-namespace'],
+    valuesFiles: flags.values,
+    set: flags.set,
+    ha: flags['enable-ha'] ? true : flags['disable-ha'] ? false : undefined,
+    timeout: validateDuration(flags.timeout),
+    concurrency: validateConcurrency(flags.concurrency),
+    overrides: { allowSkipMinor: flags['allow-skip-minor'], allowDowngrade: flags['allow-downgrade'], allowPrerelease: flags['allow-prerelease'] },
+    certWarnDays: flags['cert-warn-days'],
+  };
+}

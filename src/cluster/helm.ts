@@ -1,0 +1,167 @@
+// Adapter for helm (3 and 4): typed methods that build argument arrays and parse `-o json`.
+import { parse as parseYaml } from 'yaml';
+import type { CommandRunner } from './runner.js';
+import type { KubeTarget } from './kubectl.js';
+
+export interface HelmVersion {
+  raw: string;
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+export interface HelmRelease {
+  name: string;
+  namespace: string;
+  revision: string;
+  status: string;
+  chart: string;
+  app_version: string;
+  updated?: string;
+}
+
+export interface HelmHistoryEntry {
+  revision: number;
+  status: string;
+  chart: string;
+  app_version: string;
+  description?: string;
+}
+
+export interface ChartVersion {
+  name: string;
+  version: string;
+  app_version: string;
+}
+
+export interface ChartMetadata {
+  name: string;
+  version: string;
+  appVersion?: string;
+  kubeVersion?: string;
+}
+
+export type Values = Record<string, unknown>;
+
+export class Helm {
+  constructor(
+    private readonly runner: CommandRunner,
+    readonly binary: string,
+    private readonly target: KubeTarget = {},
+  ) {}
+
+  private kube(): string[] {
+    const args: string[] = [];
+    if (this.target.kubeconfig) args.push('--kubeconfig', this.target.kubeconfig);
+    if (this.target.kubeContext) args.push('--kube-context', this.target.kubeContext);
+    return args;
+  }
+
+  /** Full command line for plans and logs. */
+  commandLine(args: readonly string[]): string[] {
+    return [this.binary, ...args];
+  }
+
+  private async run(args: string[], okExitCodes?: number[]) {
+    return this.runner.run(this.binary, args, { okExitCodes });
+  }
+
+  async version(): Promise<HelmVersion> {
+    const { stdout } = await this.run(['version', '--short']);
+    const raw = stdout.trim();
+    const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(raw);
+    if (!m) throw new Error(`unrecognised helm version ${raw}`);
+    return { raw, major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+  }
+
+  /** Every release in every namespace, whatever its status (pending ones included). */
+  async listReleases(): Promise<HelmRelease[]> {
+    const { stdout } = await this.run(['list', '--all-namespaces', '--all', '-o', 'json', ...this.kube()]);
+    return JSON.parse(stdout || '[]') as HelmRelease[];
+  }
+
+  async history(release: string, namespace: string): Promise<HelmHistoryEntry[]> {
+    const { stdout } = await this.run(['history', release, '--namespace', namespace, '-o', 'json', '--max', '20', ...this.kube()]);
+    return JSON.parse(stdout) as HelmHistoryEntry[];
+  }
+
+  /** Only what the user supplied (not chart defaults). */
+  async userValues(release: string, namespace: string): Promise<Values> {
+    const { stdout } = await this.run(['get', 'values', release, '--namespace', namespace, '-o', 'json', ...this.kube()]);
+    return (JSON.parse(stdout) as Values | null) ?? {};
+  }
+
+  /** User values merged over the chart defaults of the installed revision. */
+  async computedValues(release: string, namespace: string): Promise<Values> {
+    const { stdout } = await this.run(['get', 'values', release, '--namespace', namespace, '--all', '-o', 'json', ...this.kube()]);
+    return (JSON.parse(stdout) as Values | null) ?? {};
+  }
+
+  async repoList(): Promise<{ name: string; url: string }[]> {
+    // helm exits 1 with "no repositories to show" when there are none.
+    const { stdout, exitCode } = await this.run(['repo', 'list', '-o', 'json'], [1]);
+    return exitCode === 0 ? (JSON.parse(stdout) as { name: string; url: string }[]) : [];
+  }
+
+  repoAddArgs(name: string, url: string): string[] {
+    return ['repo', 'add', name, url, '--force-update'];
+  }
+
+  async repoAdd(name: string, url: string): Promise<void> {
+    await this.run(this.repoAddArgs(name, url));
+  }
+
+  repoUpdateArgs(name: string): string[] {
+    return ['repo', 'update', name];
+  }
+
+  async repoUpdate(name: string): Promise<void> {
+    await this.run(this.repoUpdateArgs(name));
+  }
+
+  /** Every version of `repo/chart` the repository lists (release candidates included). */
+  async searchVersions(chartRef: string): Promise<ChartVersion[]> {
+    const { stdout } = await this.run(['search', 'repo', chartRef, '--versions', '--devel', '-o', 'json']);
+    return (JSON.parse(stdout) as ChartVersion[]).filter((c) => c.name === chartRef);
+  }
+
+  async showChart(chartRef: string, version: string): Promise<ChartMetadata> {
+    const { stdout } = await this.run(['show', 'chart', chartRef, '--version', version]);
+    return parseYaml(stdout) as ChartMetadata;
+  }
+
+  async showValues(chartRef: string, version: string): Promise<Values> {
+    const { stdout } = await this.run(['show', 'values', chartRef, '--version', version]);
+    return (parseYaml(stdout) as Values | null) ?? {};
+  }
+
+  pullArgs(chartRef: string, version: string, destDir: string): string[] {
+    return ['pull', chartRef, '--version', version, '--untar', '--untardir', destDir];
+  }
+
+  async pull(chartRef: string, version: string, destDir: string): Promise<void> {
+    await this.run(this.pullArgs(chartRef, version, destDir));
+  }
+
+  /** Renders the chart locally; the output is multi-document YAML. */
+  async template(release: string, chartDir: string, namespace: string, valueArgs: readonly string[]): Promise<string> {
+    const { stdout } = await this.run(['template', release, chartDir, '--namespace', namespace, ...valueArgs]);
+    return stdout;
+  }
+
+  upgradeArgs(release: string, chart: string, namespace: string, version: string, valueArgs: readonly string[], timeout: string): string[] {
+    return ['upgrade', release, chart, '--namespace', namespace, '--version', version, ...valueArgs, '--wait', '--timeout', timeout, ...this.kube()];
+  }
+
+  async upgrade(args: readonly string[], timeoutMs?: number): Promise<void> {
+    await this.runner.run(this.binary, args, { timeoutMs });
+  }
+
+  rollbackArgs(release: string, namespace: string, revision: number, timeout: string): string[] {
+    return ['rollback', release, String(revision), '--namespace', namespace, '--wait', '--timeout', timeout, ...this.kube()];
+  }
+
+  async rollback(release: string, namespace: string, revision: number, timeout: string): Promise<void> {
+    await this.run(this.rollbackArgs(release, namespace, revision, timeout));
+  }
+}

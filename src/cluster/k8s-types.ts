@@ -1,0 +1,106 @@
+// The few fields of Kubernetes objects daprup reads. Parsed from `kubectl get -o json`.
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  deletionTimestamp?: string;
+  ownerReferences?: { kind: string; name: string; uid: string }[];
+}
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+  env?: { name: string; value?: string }[];
+  restartPolicy?: string;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+}
+
+export interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+}
+
+export interface PodTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: PodSpec;
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
+export interface VolumeClaimTemplate {
+  metadata: { name: string };
+  spec: {
+    accessModes?: string[];
+    storageClassName?: string;
+    resources?: { requests?: { storage?: string } };
+  };
+}
+
+export interface Workload extends K8sObject {
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  spec: {
+    replicas?: number;
+    selector: LabelSelector;
+    template: PodTemplate;
+    serviceName?: string;
+    podManagementPolicy?: string;
+    volumeClaimTemplates?: VolumeClaimTemplate[];
+  };
+  status?: {
+    replicas?: number;
+    readyReplicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    observedGeneration?: number;
+    desiredNumberScheduled?: number;
+    numberReady?: number;
+    updatedNumberScheduled?: number;
+  };
+}
+
+export interface Pod extends K8sObject {
+  kind: 'Pod';
+  spec: PodSpec & { nodeName?: string };
+  status?: { phase?: string };
+}
+
+export interface Secret extends K8sObject {
+  data?: Record<string, string>;
+}
+
+export interface ConfigMap extends K8sObject {
+  data?: Record<string, string>;
+}
+
+export interface List<T> {
+  items: T[];
+}
+
+/** Does a pod's label set match a workload's selector? */
+export function selectorMatches(selector: LabelSelector, labels: Record<string, string> = {}): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const value = labels[e.key];
+    if (e.operator === 'Exists' && !has) return false;
+    if (e.operator === 'DoesNotExist' && has) return false;
+    if (e.operator === 'In' && !(has && (e.values ?? []).includes(value!))) return false;
+    if (e.operator === 'NotIn' && has && (e.values ?? []).includes(value!)) return false;
+  }
+  return true;
+}
+
+export const workloadKey = (w: { kind: string; metadata: ObjectMeta }) => `${w.kind}/${w.metadata.namespace}/${w.metadata.name}`;

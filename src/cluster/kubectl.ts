@@ -1,0 +1,151 @@
+// Adapter for kubectl: typed methods that build argument arrays and parse `-o json`.
+import type { CommandRunner } from './runner.js';
+import type { K8sObject, List } from './k8s-types.js';
+
+export interface KubeTarget {
+  kubeconfig?: string;
+  kubeContext?: string;
+}
+
+export interface GetOptions {
+  namespace?: string;
+  allNamespaces?: boolean;
+  selector?: string;
+  ignoreNotFound?: boolean;
+}
+
+/** `kind/name`, as kubectl rollout accepts it. */
+export type ResourceRef = string;
+
+export class Kubectl {
+  constructor(
+    private readonly runner: CommandRunner,
+    readonly binary: string,
+    private readonly target: KubeTarget = {},
+  ) {}
+
+  private global(): string[] {
+    const args: string[] = [];
+    if (this.target.kubeconfig) args.push('--kubeconfig', this.target.kubeconfig);
+    if (this.target.kubeContext) args.push('--context', this.target.kubeContext);
+    return args;
+  }
+
+  /** The argument array for a call, so plans can show exactly what will run. */
+  argv(...args: string[]): string[] {
+    return [...this.global(), ...args];
+  }
+
+  commandLine(...args: string[]): string[] {
+    return [this.binary, ...this.argv(...args)];
+  }
+
+  private async json<T>(args: string[]): Promise<T> {
+    const { stdout } = await this.runner.run(this.binary, this.argv(...args));
+    return JSON.parse(stdout) as T;
+  }
+
+  /** Client and server versions in one call; fails when the cluster cannot be reached. */
+  async versions(): Promise<{ client: string; server: string }> {
+    const v = await this.json<{ clientVersion: { gitVersion: string }; serverVersion?: { gitVersion: string } }>(['version', '-o', 'json', '--request-timeout=15s']);
+    return { client: v.clientVersion.gitVersion, server: v.serverVersion?.gitVersion ?? 'unknown' };
+  }
+
+  /** The kube-system namespace uid names a cluster for the run journal (context names are not unique). */
+  async clusterId(): Promise<string> {
+    const ns = await this.json<K8sObject>(['get', 'namespace', 'kube-system', '-o', 'json']);
+    return ns.metadata.uid ?? 'unknown';
+  }
+
+  private getArgs(resources: string | readonly string[], o: GetOptions): string[] {
+    const args = ['get', ...(typeof resources === 'string' ? [resources] : resources), '-o', 'json'];
+    if (o.allNamespaces) args.push('--all-namespaces');
+    else if (o.namespace) args.push('--namespace', o.namespace);
+    if (o.selector) args.push('--selector', o.selector);
+    if (o.ignoreNotFound) args.push('--ignore-not-found');
+    return args;
+  }
+
+  getArgv(resources: string | readonly string[], o: GetOptions = {}): string[] {
+    return this.commandLine(...this.getArgs(resources, o));
+  }
+
+  async list<T extends K8sObject>(resources: string | readonly string[], o: GetOptions = {}): Promise<T[]> {
+    const { stdout } = await this.runner.run(this.binary, this.argv(...this.getArgs(resources, o)));
+    // --ignore-not-found prints nothing at all when nothing matched.
+    return stdout.trim() ? ((JSON.parse(stdout) as List<T>).items ?? []) : [];
+  }
+
+  /** One named object, or undefined when it does not exist. */
+  async getOptional<T extends K8sObject>(kind: string, name: string, namespace?: string): Promise<T | undefined> {
+    const args = ['get', kind, name, '-o', 'json', '--ignore-not-found'];
+    if (namespace) args.push('--namespace', namespace);
+    const { stdout } = await this.runner.run(this.binary, this.argv(...args));
+    return stdout.trim() ? (JSON.parse(stdout) as T) : undefined;
+  }
+
+  async canI(verb: string, resource: string, namespace?: string): Promise<boolean> {
+    const args = ['auth', 'can-i', verb, resource];
+    if (namespace) args.push('--namespace', namespace);
+    else args.push('--all-namespaces');
+    // can-i prints yes/no and exits 1 for "no".
+    const { stdout } = await this.runner.run(this.binary, this.argv(...args), { okExitCodes: [1] });
+    return stdout.trim() === 'yes';
+  }
+
+  applyServerSideArgs(path: string): string[] {
+    return ['apply', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', path];
+  }
+
+  async applyServerSide(path: string): Promise<string> {
+    return (await this.runner.run(this.binary, this.argv(...this.applyServerSideArgs(path)))).stdout;
+  }
+
+  /** Server-side dry-run diff: true when applying `path` would change something. */
+  async diffServerSide(path: string): Promise<boolean> {
+    const args = ['diff', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', path];
+    const { exitCode } = await this.runner.run(this.binary, this.argv(...args), { okExitCodes: [1] });
+    return exitCode === 1;
+  }
+
+  /** Names of the objects in `path` that a server-side apply would change (from `kubectl diff`). */
+  async diffNames(path: string): Promise<Set<string>> {
+    const args = ['diff', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', path];
+    const { stdout } = await this.runner.run(this.binary, this.argv(...args), { okExitCodes: [1] });
+    // Each changed object starts with a line like: diff -u -N /tmp/LIVE-1/apiextensions.k8s.io.v1.CustomResourceDefinition..components.dapr.io ...
+    const names = new Set<string>();
+    for (const m of stdout.matchAll(/^diff .*?\/LIVE-[^/]+\/\S+?\.\.?([^.\s/][^\s/]*)\s/gm)) names.add(m[1]!);
+    return names;
+  }
+
+  deleteStatefulSetArgs(name: string, namespace: string, timeout: string): string[] {
+    // The default (background) cascade: orphaned pods wedge the new StatefulSet (dapr/dapr#10468).
+    return ['delete', 'statefulset', name, '--namespace', namespace, '--cascade=background', '--wait=true', `--timeout=${timeout}`];
+  }
+
+  async deleteStatefulSet(name: string, namespace: string, timeout: string): Promise<void> {
+    await this.runner.run(this.binary, this.argv(...this.deleteStatefulSetArgs(name, namespace, timeout)));
+  }
+
+  /** Waits until no pod matching the selector is left (the deleted StatefulSet's pods). */
+  async waitPodsGone(namespace: string, selector: string, timeout: string): Promise<void> {
+    const args = ['wait', 'pods', '--for=delete', '--namespace', namespace, '--selector', selector, `--timeout=${timeout}`];
+    await this.runner.run(this.binary, this.argv(...args));
+  }
+
+  rolloutRestartArgs(namespace: string, refs: readonly ResourceRef[]): string[] {
+    return ['rollout', 'restart', ...refs, '--namespace', namespace];
+  }
+
+  async rolloutRestart(namespace: string, refs: readonly ResourceRef[]): Promise<void> {
+    await this.runner.run(this.binary, this.argv(...this.rolloutRestartArgs(namespace, refs)));
+  }
+
+  rolloutStatusArgs(namespace: string, ref: ResourceRef, timeout: string): string[] {
+    return ['rollout', 'status', ref, '--namespace', namespace, `--timeout=${timeout}`];
+  }
+
+  async rolloutStatus(namespace: string, ref: ResourceRef, timeout: string): Promise<void> {
+    await this.runner.run(this.binary, this.argv(...this.rolloutStatusArgs(namespace, ref, timeout)));
+  }
+}

@@ -1,0 +1,159 @@
+// Reads what is installed: the Helm release, the control plane, the trust bundle and the data plane.
+// Every probe here is read-only; plan, upgrade and status all start from it.
+import type { Helm, HelmRelease, HelmVersion, Values } from '../cluster/helm.js';
+import type { ConfigMap, K8sObject, Pod, Secret, Workload } from '../cluster/k8s-types.js';
+import type { Kubectl } from '../cluster/kubectl.js';
+import { CommandError } from '../cluster/runner.js';
+import { DaprupError, ExitCode, refusal, usageError } from '../errors.js';
+import { CONTROL_PLANE, GITOPS_MARKERS, PART_OF_SELECTOR, SYSTEM_CONFIGURATION, TRUST_BUNDLE } from './chart.js';
+import { controlPlaneStatus, liveHighAvailability, type ComponentStatus } from './control-plane.js';
+import { discoverDataPlane, type DataPlaneWorkload } from './data-plane.js';
+import { hintFor } from './error-hints.js';
+import { trustBundleFromCluster, type TrustBundle } from './trust-bundle.js';
+
+export interface Tools {
+  helm: Helm;
+  kubectl: Kubectl;
+}
+
+export interface ReleaseFacts {
+  name: string;
+  namespace: string;
+  chartVersion: string;
+  /** The runtime version the release runs (APP VERSION). */
+  version: string;
+  revision: number;
+  status: string;
+}
+
+export interface ClusterFacts {
+  helmVersion: HelmVersion;
+  kubectlVersion: string;
+  serverVersion: string;
+  clusterId: string;
+  release: ReleaseFacts;
+  userValues: Values;
+  /** Every Deployment, StatefulSet and DaemonSet in the cluster but the control plane (one call). */
+  workloads: Workload[];
+  /** The control plane's Deployments and StatefulSets. */
+  controlPlaneWorkloads: Workload[];
+  /** Every pod in the cluster (one call). */
+  pods: Pod[];
+  controlPlane: ComponentStatus[];
+  haEnabled: boolean;
+  trustBundle?: TrustBundle;
+  mtlsEnabled?: boolean;
+}
+
+export interface DiscoveryOptions {
+  release?: string;
+  namespace?: string;
+  /** Limit the data plane to one namespace (restart -n). */
+  dataPlaneNamespace?: string;
+}
+
+const DAPR_CHART = /^dapr-(\d+\.\d+\.\d+\S*)$/;
+
+/** Turns a failing probe into one sentence and a hint. */
+export function explain(error: unknown, what: string): DaprupError {
+  if (error instanceof DaprupError) return error;
+  const text = error instanceof CommandError ? error.stderr || error.message : String(error);
+  const firstLine = text.trim().split('\n').find((l) => l.trim()) ?? 'unknown error';
+  return new DaprupError(`${what} failed: ${firstLine.replace(/^error: /i, '')}`, hintFor(text) ?? 'Run the command shown with --verbose by hand to see the whole output.', ExitCode.stepFailed);
+}
+
+export async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubectl: string; server: string }> {
+  const helm = await t.helm.version().catch((e: unknown) => { throw asMissingTool(e, 'helm'); });
+  let versions: { client: string; server: string };
+  try {
+    versions = await t.kubectl.versions();
+  } catch (e) {
+    if (e instanceof DaprupError) throw asMissingTool(e, 'kubectl');
+    const err = explain(e, 'Reaching the cluster');
+    throw new DaprupError(err.message, hintFor(String((e as CommandError).stderr)) ?? 'Check --kube-context / --kubeconfig, and that the API server is up.', ExitCode.stepFailed);
+  }
+  return { helm, kubectl: versions.client, server: versions.server };
+}
+
+function asMissingTool(e: unknown, tool: 'helm' | 'kubectl'): DaprupError {
+  if (e instanceof DaprupError) return new DaprupError(`${tool} was not found or could not run.`, `Install ${tool}, or pass --${tool} /path/to/${tool} (or set $DAPRUP_${tool.toUpperCase()}).`, ExitCode.refused);
+  return explain(e, `Running ${tool}`);
+}
+
+/** The Dapr release: found by chart name, narrowed by --release / --dapr-namespace. */
+export async function findRelease(t: Tools, o: DiscoveryOptions): Promise<ReleaseFacts> {
+  let releases: HelmRelease[];
+  try {
+    releases = await t.helm.listReleases();
+  } catch (e) {
+    throw explain(e, 'Listing Helm releases');
+  }
+  const dapr = releases.filter((r) => DAPR_CHART.test(r.chart) && (!o.release || r.name === o.release) && (!o.namespace || r.namespace === o.namespace));
+  if (dapr.length === 0) {
+    // Dapr may be there without Helm (Argo CD renders charts itself; `kubectl apply` of manifests).
+    const objects = await t.kubectl.list<K8sObject>('deployments', { allNamespaces: true, selector: PART_OF_SELECTOR }).catch(() => []);
+    const gitops = objects.find((obj) => GITOPS_MARKERS.some((m) => obj.metadata.labels?.[m] ?? obj.metadata.annotations?.[m]));
+    if (gitops) {
+      throw refusal(`Dapr in ${gitops.metadata.namespace} is managed by a GitOps controller (Argo CD or Flux), not by a Helm release daprup can upgrade.`, 'Upgrade it in Git: bump the chart version there and let the controller sync.');
+    }
+    if (objects.length) {
+      throw refusal(`Dapr runs in ${objects[0]!.metadata.namespace} but was not installed with Helm.`, 'daprup upgrades Helm releases; reinstall Dapr with Helm, or upgrade it the way it was installed.');
+    }
+    const where = [o.release && `named ${o.release}`, o.namespace && `in namespace ${o.namespace}`].filter(Boolean).join(' ');
+    throw refusal(`No Dapr Helm release found${where ? ` ${where}` : ''}.`, 'Check --kube-context, --release and --dapr-namespace; `helm list -A` shows the releases.');
+  }
+  if (dapr.length > 1) {
+    const names = dapr.map((r) => `${r.name} (${r.namespace})`).join(', ');
+    throw usageError(`Found ${dapr.length} Dapr releases: ${names}.`, 'Choose one with --release and --dapr-namespace.');
+  }
+  const r = dapr[0]!;
+  const chartVersion = DAPR_CHART.exec(r.chart)![1]!;
+  return { name: r.name, namespace: r.namespace, chartVersion, version: r.app_version || chartVersion, revision: Number(r.revision), status: r.status };
+}
+
+/** Everything plan, upgrade and status need to know about the cluster, in a fixed small number of calls. */
+export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<ClusterFacts> {
+  const versions = await toolVersions(t);
+  const release = await findRelease(t, o);
+  const ns = release.namespace;
+  try {
+    const [clusterId, userValues, workloads, pods, bundleObjects, config] = await Promise.all([
+      t.kubectl.clusterId(),
+      t.helm.userValues(release.name, ns),
+      t.kubectl.list<Workload>('deployments,statefulsets,daemonsets', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : { allNamespaces: true }),
+      t.kubectl.list<Pod>('pods', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : { allNamespaces: true }),
+      t.kubectl.list<Secret | ConfigMap>([`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`], { namespace: ns, ignoreNotFound: true }),
+      t.kubectl.getOptional<K8sObject & { spec?: { mtls?: { enabled?: boolean } } }>('configurations.dapr.io', SYSTEM_CONFIGURATION, ns).catch(() => undefined),
+    ]);
+    // With -n, the control plane is read from its own namespace separately.
+    const cpWorkloads = o.dataPlaneNamespace && o.dataPlaneNamespace !== ns
+      ? await t.kubectl.list<Workload>('deployments,statefulsets', { namespace: ns })
+      : workloads.filter((w) => w.metadata.namespace === ns);
+    const cpPods = o.dataPlaneNamespace && o.dataPlaneNamespace !== ns
+      ? await t.kubectl.list<Pod>('pods', { namespace: ns, selector: PART_OF_SELECTOR })
+      : pods.filter((p) => p.metadata.namespace === ns);
+    const controlPlaneWorkloads = cpWorkloads.filter((w) => CONTROL_PLANE.some((c) => c.name === w.metadata.name && c.kind === w.kind));
+    const controlPlane = controlPlaneStatus(controlPlaneWorkloads, cpPods);
+    const secret = bundleObjects.find((x) => x.kind === 'Secret') as Secret | undefined;
+    const configMap = bundleObjects.find((x) => x.kind === 'ConfigMap') as ConfigMap | undefined;
+    return {
+      helmVersion: versions.helm,
+      kubectlVersion: versions.kubectl,
+      serverVersion: versions.server,
+      clusterId,
+      release,
+      userValues,
+      workloads: workloads.filter((w) => !(w.metadata.namespace === ns && CONTROL_PLANE.some((c) => c.name === w.metadata.name))),
+      pods,
+      controlPlaneWorkloads,
+      controlPlane,
+      haEnabled: liveHighAvailability(controlPlane),
+      trustBundle: trustBundleFromCluster(secret, configMap),
+      mtlsEnabled: config?.spec?.mtls?.enabled,
+    };
+  } catch (e) {
+    throw explain(e, 'Reading the Dapr installation');
+  }
+}
+
+export const dataPlaneOf = (facts: Pick<ClusterFacts, 'workloads' | 'pods'>): DataPlaneWorkload[] => discoverDataPlane(facts.workloads, facts.pods);

@@ -1,0 +1,72 @@
+// StatefulSet fields Kubernetes will not patch: only replicas, ordinals, template, updateStrategy,
+// persistentVolumeClaimRetentionPolicy and minReadySeconds may change. When the target chart changes any
+// other field (HA adds placement's raft-log volume claim; 1.14.3 resized the scheduler's), `helm upgrade`
+// fails with "updates to statefulset spec for fields other than ..." unless the StatefulSet is deleted first.
+import type { VolumeClaimTemplate, Workload } from '../cluster/k8s-types.js';
+
+export interface StatefulSetRecreation {
+  name: string;
+  namespace: string;
+  /** Human-readable immutable changes, e.g. `volumeClaimTemplates: raft-log added (1Gi)`. */
+  changes: string[];
+}
+
+const UNITS: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, '': 1 };
+
+/** Storage quantities compare by size: `1Gi` equals `1024Mi`. */
+export function quantityBytes(q: string | undefined): number | undefined {
+  if (q === undefined) return undefined;
+  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(String(q).trim());
+  if (!m || UNITS[m[2]!] === undefined) return Number.NaN;
+  return Number(m[1]) * UNITS[m[2]!]!;
+}
+
+function describeClaim(c: VolumeClaimTemplate): string {
+  return `${c.metadata.name} (${c.spec.resources?.requests?.storage ?? '?'}${c.spec.storageClassName ? `, class ${c.spec.storageClassName}` : ''})`;
+}
+
+function claimChanges(live: VolumeClaimTemplate[] = [], target: VolumeClaimTemplate[] = []): string[] {
+  const changes: string[] = [];
+  const liveByName = new Map(live.map((c) => [c.metadata.name, c]));
+  const targetByName = new Map(target.map((c) => [c.metadata.name, c]));
+  for (const [name, t] of targetByName) {
+    const l = liveByName.get(name);
+    if (!l) {
+      changes.push(`volumeClaimTemplates: ${describeClaim(t)} added`);
+      continue;
+    }
+    const [ls, ts] = [l.spec.resources?.requests?.storage, t.spec.resources?.requests?.storage];
+    if (quantityBytes(ls) !== quantityBytes(ts)) changes.push(`volumeClaimTemplates: ${name} storage ${ls} → ${ts}`);
+    if ((l.spec.storageClassName ?? '') !== (t.spec.storageClassName ?? '')) {
+      changes.push(`volumeClaimTemplates: ${name} storageClassName ${l.spec.storageClassName ?? '(default)'} → ${t.spec.storageClassName ?? '(default)'}`);
+    }
+    const modes = (c: VolumeClaimTemplate) => [...(c.spec.accessModes ?? [])].sort().join(',');
+    if (modes(l) !== modes(t)) changes.push(`volumeClaimTemplates: ${name} accessModes ${modes(l)} → ${modes(t)}`);
+  }
+  for (const name of liveByName.keys()) if (!targetByName.has(name)) changes.push(`volumeClaimTemplates: ${name} removed`);
+  return changes;
+}
+
+const canonical = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+
+export function immutableChanges(live: Workload, target: Workload): string[] {
+  const changes = claimChanges(live.spec.volumeClaimTemplates, target.spec.volumeClaimTemplates);
+  if (canonical(live.spec.selector) !== canonical(target.spec.selector)) changes.push('selector changed');
+  if ((live.spec.serviceName ?? '') !== (target.spec.serviceName ?? '')) changes.push(`serviceName ${live.spec.serviceName} → ${target.spec.serviceName}`);
+  const policy = (w: Workload) => w.spec.podManagementPolicy ?? 'OrderedReady';
+  if (policy(live) !== policy(target)) changes.push(`podManagementPolicy ${policy(live)} → ${policy(target)}`);
+  return changes;
+}
+
+/** Every live StatefulSet that the rendered target chart changes immutably. */
+export function statefulSetsToRecreate(live: readonly Workload[], rendered: readonly Workload[], namespace: string): StatefulSetRecreation[] {
+  const result: StatefulSetRecreation[] = [];
+  for (const t of rendered) {
+    if (t.kind !== 'StatefulSet') continue;
+    const l = live.find((x) => x.kind === 'StatefulSet' && x.metadata.name === t.metadata.name && x.metadata.namespace === namespace);
+    if (!l) continue;
+    const changes = immutableChanges(l, t);
+    if (changes.length) result.push({ name: t.metadata.name, namespace, changes });
+  }
+  return result;
+}

@@ -1,0 +1,102 @@
+// The plan: everything the upgrade would do, computed by the same steps with the same probes, as plain data
+// that the UI renders as tables or JSON. Secrets never reach it.
+import { createHash } from 'node:crypto';
+import { redactArgs } from '../cluster/redact.js';
+import { CONTROL_PLANE, HA_VALUE } from '../dapr/chart.js';
+import { dataPlaneOf } from '../dapr/discovery.js';
+import { checkTrustBundle, type BundleReport } from '../dapr/trust-bundle.js';
+import { deepMerge, diffValues, parseSetFlag, setPath, withoutTlsValues, type ValueChange } from '../dapr/values.js';
+import type { StepId } from '../state/journal.js';
+import { RUNBOOK } from './runbook.js';
+import { statefulSetsToRecreateNow } from './steps/statefulsets.js';
+import { judgeDataPlane } from './steps/data-plane.js';
+import type { CrdChange, RunContext } from './types.js';
+import type { StatefulSetRecreation } from '../dapr/statefulsets.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { imageTag, runtimeVersionOfTag } from '../dapr/chart.js';
+
+export interface PlannedStep {
+  id: StepId;
+  title: string;
+  summary: string;
+  destructive: boolean;
+  skip?: string;
+  commands: string[];
+  details?: string[];
+}
+
+export interface UpgradePlan {
+  release: { name: string; namespace: string; chartVersion: string; version: string; revision: number; status: string };
+  cluster: { id: string; serverVersion: string; helm: string; kubectl: string };
+  versionPolicy: { current: string; target: string; change: string; verdict: 'ok'; warnings: string[] };
+  controlPlane: { component: string; kind: string; current?: string; target: string; ready: string; replicasAfter?: number }[];
+  ha: { now: boolean; after: boolean };
+  mtls: { enabled?: boolean; trustBundle: BundleReport };
+  crds: CrdChange[];
+  statefulSets: StatefulSetRecreation[];
+  values: ValueChange[];
+  workloads: { kind: string; namespace: string; name: string; sidecar: string; action: string }[];
+  steps: PlannedStep[];
+  changesPending: boolean;
+  planHash: string;
+}
+
+/** The values the release will run with: target chart defaults, then the user's values as the upgrade passes them. */
+async function valuesAfter(ctx: RunContext): Promise<Record<string, unknown>> {
+  const defaults = (parseYaml(await readFile(join(ctx.chartDir, 'values.yaml'), 'utf8')) ?? {}) as Record<string, unknown>;
+  let user = setPath(withoutTlsValues(ctx.facts.userValues), HA_VALUE, ctx.haAfter);
+  for (const f of ctx.options.valuesFiles) user = deepMerge(user, (parseYaml(await readFile(f, 'utf8')) ?? {}) as Record<string, unknown>);
+  for (const s of ctx.options.set) {
+    const p = parseSetFlag(s);
+    if (p) user = setPath(user, p.key, p.value);
+  }
+  return deepMerge(defaults, user);
+}
+
+export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
+  const f = ctx.facts;
+  const steps: PlannedStep[] = [];
+  for (const step of RUNBOOK) {
+    const p = await step.plan(ctx);
+    steps.push({ id: step.id, title: step.title, summary: p.summary, destructive: p.destructive, skip: p.skip, commands: p.commands.map((c) => redactArgs(c).join(' ')), details: p.details });
+  }
+  const workloads = judgeDataPlane(dataPlaneOf(f), ctx.options.target).map((w) => ({
+    kind: w.kind, namespace: w.namespace, name: w.name, sidecar: w.sidecarVersions.join(', ') || '-', action: w.note,
+  }));
+  const renderedByName = new Map(ctx.rendered.map((w) => [`${w.kind}/${w.metadata.name}`, w]));
+  const controlPlane = CONTROL_PLANE.map((c) => {
+    const live = f.controlPlane.find((x) => x.name === c.name)!;
+    const target = renderedByName.get(`${c.kind}/${c.name}`);
+    return {
+      component: c.name,
+      kind: c.kind,
+      current: live.present ? live.version : undefined,
+      target: target ? runtimeVersionOfTag(imageTag(target.spec.template.spec.containers[0]?.image)) ?? ctx.options.target : '(not in chart)',
+      ready: live.present ? `${live.ready}/${live.desired}` : '-',
+      replicasAfter: target?.spec.replicas,
+    };
+  });
+  // User values are kept; what changes is the chart's defaults, HA, and the user's own -f/--set.
+  const before = withoutTlsValues(await ctx.tools.helm.computedValues(f.release.name, f.release.namespace));
+  const values = diffValues(before, withoutTlsValues(await valuesAfter(ctx)));
+  const changesPending = steps.some((s) => !s.skip && ['apply-crds', 'recreate-statefulsets', 'helm-upgrade', 'restart-data-plane'].includes(s.id));
+  const hashInput = JSON.stringify({ target: ctx.options.target, from: ctx.verdict.current, ha: ctx.haAfter, chart: ctx.options.chart, set: ctx.options.set, files: ctx.options.valuesFiles });
+  return {
+    release: { ...f.release },
+    cluster: { id: f.clusterId, serverVersion: f.serverVersion, helm: f.helmVersion.raw, kubectl: f.kubectlVersion },
+    versionPolicy: { current: ctx.verdict.current, target: ctx.verdict.target, change: ctx.verdict.change, verdict: 'ok', warnings: ctx.verdict.warnings },
+    controlPlane,
+    ha: { now: f.haEnabled, after: ctx.haAfter },
+    mtls: { enabled: f.mtlsEnabled, trustBundle: checkTrustBundle(f.trustBundle!, { warnDays: ctx.options.certWarnDays }) },
+    crds: ctx.crds,
+    statefulSets: await statefulSetsToRecreateNow(ctx),
+    values,
+    workloads,
+    steps,
+    changesPending,
+    planHash: createHash('sha256').update(hashInput).digest('hex').slice(0, 16),
+  };
+}
+

@@ -1,0 +1,51 @@
+// preflight: tools, cluster, the Dapr release, the version policy and permissions. The probes already ran
+// in prepareRun (a failure there stops everything before any change); this step checks permissions for the
+// work the plan holds, so a missing right is found now and not halfway.
+import { refusal } from '../../errors.js';
+import type { RunContext, Step } from '../types.js';
+import { statefulSetsToRecreateNow } from './statefulsets.js';
+import { workloadsToRestart } from './data-plane.js';
+
+interface Permission { verb: string; resource: string; namespace?: string; why: string }
+
+async function neededPermissions(ctx: RunContext): Promise<Permission[]> {
+  const ns = ctx.facts.release.namespace;
+  const needed: Permission[] = [{ verb: 'patch', resource: 'deployments.apps', namespace: ns, why: 'upgrade the control plane' }];
+  if (ctx.crds.some((c) => c.action !== 'unchanged') && ctx.verdict.change !== 'downgrade') needed.push({ verb: 'patch', resource: 'customresourcedefinitions.apiextensions.k8s.io', why: 'apply the CRDs' });
+  if ((await statefulSetsToRecreateNow(ctx)).length) needed.push({ verb: 'delete', resource: 'statefulsets.apps', namespace: ns, why: 'recreate StatefulSets whose immutable fields change' });
+  const restarts = workloadsToRestart(ctx.facts, ctx.options.target);
+  for (const kind of new Set(restarts.map((w) => w.kind))) {
+    needed.push({ verb: 'patch', resource: `${kind.toLowerCase()}s.apps`, why: 'restart Dapr-enabled workloads' });
+  }
+  return needed;
+}
+
+export const preflight: Step = {
+  id: 'preflight',
+  title: 'Preflight: tools, cluster, release, version policy, permissions',
+  async plan(ctx) {
+    const f = ctx.facts;
+    const perms = await neededPermissions(ctx);
+    return {
+      summary: `helm ${f.helmVersion.raw}, kubectl ${f.kubectlVersion}, cluster ${f.serverVersion}; release ${f.release.name} (${f.release.namespace}) ${ctx.verdict.current} → ${ctx.verdict.target} (${ctx.verdict.change})`,
+      commands: [
+        ctx.tools.helm.commandLine(['list', '--all-namespaces', '--all', '-o', 'json']),
+        ...perms.map((p) => ctx.tools.kubectl.commandLine('auth', 'can-i', p.verb, p.resource, ...(p.namespace ? ['--namespace', p.namespace] : ['--all-namespaces']))),
+      ],
+      destructive: false,
+      details: ctx.verdict.warnings,
+    };
+  },
+  async isDone() {
+    return false; // cheap, and always worth re-checking on resume
+  },
+  async apply(ctx, report) {
+    for (const p of await neededPermissions(ctx)) {
+      report(`can-i ${p.verb} ${p.resource}`);
+      if (!(await ctx.tools.kubectl.canI(p.verb, p.resource, p.namespace))) {
+        throw refusal(`Your Kubernetes user may not ${p.verb} ${p.resource}${p.namespace ? ` in ${p.namespace}` : ' in every namespace'}, which daprup needs to ${p.why}.`, 'Run daprup as a user with those rights (kubectl auth can-i shows what you may do).');
+      }
+    }
+  },
+  async verify() {},
+};

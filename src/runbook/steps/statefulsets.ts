@@ -1,0 +1,47 @@
+// recreate-statefulsets: a StatefulSet whose immutable fields the target chart changes is deleted with the
+// default background cascade (never orphan: orphaned pods wedge the new StatefulSet, dapr/dapr#10468) and
+// gone before `helm upgrade` recreates it. Enabling HA (placement's raft-log claim) is the common case.
+import type { Workload } from '../../cluster/k8s-types.js';
+import { explain } from '../../dapr/discovery.js';
+import { statefulSetsToRecreate, type StatefulSetRecreation } from '../../dapr/statefulsets.js';
+import type { RunContext, Step } from '../types.js';
+
+/** Compared against the live StatefulSets (fresh=true re-reads them; the plan uses what discovery read). */
+export async function statefulSetsToRecreateNow(ctx: RunContext, fresh = false): Promise<StatefulSetRecreation[]> {
+  const ns = ctx.facts.release.namespace;
+  const live = fresh ? await ctx.tools.kubectl.list<Workload>('statefulsets', { namespace: ns }) : ctx.facts.controlPlaneWorkloads;
+  return statefulSetsToRecreate(live, ctx.rendered, ns);
+}
+
+export const recreateStatefulSets: Step = {
+  id: 'recreate-statefulsets',
+  title: 'Recreate StatefulSets whose immutable fields change',
+  async plan(ctx) {
+    const list = await statefulSetsToRecreateNow(ctx);
+    const skip = list.length ? undefined : 'no StatefulSet changes an immutable field';
+    return {
+      summary: skip ?? list.map((s) => `${s.name}: ${s.changes.join('; ')}`).join(' | '),
+      commands: list.map((s) => ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.deleteStatefulSetArgs(s.name, s.namespace, ctx.options.timeout))),
+      destructive: list.length > 0,
+      skip,
+    };
+  },
+  async isDone(ctx) {
+    return (await statefulSetsToRecreateNow(ctx, true)).length === 0;
+  },
+  async apply(ctx, report) {
+    for (const s of await statefulSetsToRecreateNow(ctx, true)) {
+      report(`deleting StatefulSet ${s.name} (${s.changes.join('; ')})`);
+      try {
+        await ctx.tools.kubectl.deleteStatefulSet(s.name, s.namespace, ctx.options.timeout);
+        await ctx.tools.kubectl.waitPodsGone(s.namespace, `app=${s.name}`, ctx.options.timeout);
+      } catch (e) {
+        throw explain(e, `Deleting StatefulSet ${s.name}`);
+      }
+    }
+  },
+  async verify(ctx) {
+    const left = await statefulSetsToRecreateNow(ctx, true);
+    if (left.length) throw new Error(`StatefulSet ${left[0]!.name} still has its old immutable fields`);
+  },
+};

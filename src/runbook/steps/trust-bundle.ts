@@ -1,0 +1,73 @@
+// export-trust-bundle: the root, issuer certificate and issuer key written to the run's directory (0700,
+// files 0600) for `helm upgrade --set-file`, validated, and their checksums recorded to notice a regenerated
+// bundle later. The key itself never enters the journal.
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import type { ConfigMap, Secret } from '../../cluster/k8s-types.js';
+import { TRUST_BUNDLE } from '../../dapr/chart.js';
+import { bundleChecksums, checkTrustBundle, trustBundleFromCluster, type TrustBundle } from '../../dapr/trust-bundle.js';
+import { refusal } from '../../errors.js';
+import type { RunContext, Step } from '../types.js';
+
+export const certFiles = (workDir: string) => ({
+  dir: join(workDir, 'certs'),
+  rootCert: join(workDir, 'certs', 'ca.crt'),
+  issuerCert: join(workDir, 'certs', 'issuer.crt'),
+  issuerKey: join(workDir, 'certs', 'issuer.key'),
+});
+
+export async function readLiveTrustBundle(ctx: Pick<RunContext, 'tools' | 'facts'>): Promise<TrustBundle | undefined> {
+  const ns = ctx.facts.release.namespace;
+  const objs = await ctx.tools.kubectl.list<Secret | ConfigMap>([`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`], { namespace: ns, ignoreNotFound: true });
+  return trustBundleFromCluster(objs.find((o) => o.kind === 'Secret') as Secret | undefined, objs.find((o) => o.kind === 'ConfigMap') as ConfigMap | undefined);
+}
+
+/** Writes the three PEMs as `dapr mtls export` does: 0600 files in a 0700 directory. */
+export async function writeBundleFiles(dir: string, b: TrustBundle): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  await writeFileAtomic(join(dir, 'ca.crt'), b.rootCert, { mode: 0o600 });
+  await writeFileAtomic(join(dir, 'issuer.crt'), b.issuerCert, { mode: 0o600 });
+  await writeFileAtomic(join(dir, 'issuer.key'), b.issuerKey, { mode: 0o600 });
+}
+
+async function filesMatch(ctx: RunContext): Promise<boolean> {
+  const f = certFiles(ctx.workDir);
+  const recorded = ctx.journal?.data.trustBundleChecksums;
+  if (!recorded || ![f.rootCert, f.issuerCert, f.issuerKey].every((p) => existsSync(p))) return false;
+  const onDisk = bundleChecksums({ rootCert: await readFile(f.rootCert, 'utf8'), issuerCert: await readFile(f.issuerCert, 'utf8'), issuerKey: await readFile(f.issuerKey, 'utf8') });
+  return JSON.stringify(onDisk) === JSON.stringify(recorded);
+}
+
+export const exportTrustBundle: Step = {
+  id: 'export-trust-bundle',
+  title: 'Export and check the trust bundle',
+  async plan(ctx) {
+    const ns = ctx.facts.release.namespace;
+    const report = checkTrustBundle(ctx.facts.trustBundle!, { warnDays: ctx.options.certWarnDays });
+    return {
+      summary: `save ca.crt, issuer.crt, issuer.key to ${certFiles(ctx.workDir).dir} (0600); root expires ${report.root?.notAfter ?? '?'}, issuer ${report.issuer?.notAfter ?? '?'}`,
+      commands: [ctx.tools.kubectl.getArgv([`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`], { namespace: ns })],
+      destructive: false,
+      details: report.checks.filter((c) => c.severity !== 'ok').map((c) => c.message),
+    };
+  },
+  isDone: filesMatch,
+  async apply(ctx) {
+    const bundle = await readLiveTrustBundle(ctx);
+    if (!bundle) throw refusal('The trust bundle Secret dapr-trust-bundle disappeared.', 'Restore it before upgrading: without it Sentry generates a new CA.');
+    const report = checkTrustBundle(bundle, { warnDays: ctx.options.certWarnDays });
+    const bad = report.checks.find((c) => c.severity === 'failure');
+    if (bad) throw refusal(`The trust bundle is not usable: ${bad.message}`, 'Fix or renew the trust bundle first (`daprup certs check`).');
+    await writeBundleFiles(certFiles(ctx.workDir).dir, bundle);
+    if (ctx.journal) {
+      ctx.journal.data.trustBundleChecksums = bundleChecksums(bundle);
+      await ctx.journal.save();
+    }
+  },
+  async verify(ctx) {
+    if (ctx.journal && !(await filesMatch(ctx))) throw new Error('the exported trust bundle files do not match their recorded checksums');
+  },
+};

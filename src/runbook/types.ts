@@ -1,0 +1,66 @@
+// The upgrade as data: ordered steps with stable ids, each with a probe (already done?), a plan (what it
+// would run), an apply and a verify. Plan and upgrade walk the same steps; plan never calls apply.
+import type { ChartMetadata } from '../cluster/helm.js';
+import type { Workload } from '../cluster/k8s-types.js';
+import type { ClusterFacts, Tools } from '../dapr/discovery.js';
+import type { PolicyOverrides, PolicyVerdict } from '../dapr/version-policy.js';
+import type { Journal, StepId } from '../state/journal.js';
+
+export interface UpgradeOptions {
+  target: string;
+  chart: string;
+  release?: string;
+  namespace?: string;
+  valuesFiles: string[];
+  set: string[];
+  /** --enable-ha (true), --disable-ha (false), or keep what runs (undefined). */
+  ha?: boolean;
+  /** Helm-style duration for every wait, e.g. `10m`. */
+  timeout: string;
+  concurrency: number;
+  overrides: PolicyOverrides;
+  certWarnDays: number;
+}
+
+export interface CrdChange {
+  name: string;
+  action: 'create' | 'update' | 'unchanged';
+}
+
+/** What the read-only probes found and derived; shared by every step. */
+export interface RunContext {
+  tools: Tools;
+  options: UpgradeOptions;
+  facts: ClusterFacts;
+  verdict: PolicyVerdict;
+  /** Where the certificates, backups and pulled chart of this run live (0700). */
+  workDir: string;
+  chartDir: string;
+  targetChart: ChartMetadata;
+  haAfter: boolean;
+  /** Objects of the target chart rendered with the values the upgrade will use. */
+  rendered: Workload[];
+  crdFiles: string[];
+  crds: CrdChange[];
+  journal?: Journal;
+  log: (line: string) => void;
+}
+
+export interface StepPlan {
+  /** What the step will do, in one line; when `skip` is set, why it has nothing to do. */
+  summary: string;
+  commands: string[][];
+  destructive: boolean;
+  skip?: string;
+  details?: string[];
+}
+
+export interface Step {
+  id: StepId;
+  title: string;
+  plan(ctx: RunContext): Promise<StepPlan>;
+  /** The probe: is the work of this step already visible in the cluster? */
+  isDone(ctx: RunContext): Promise<boolean>;
+  apply(ctx: RunContext, report: (message: string) => void): Promise<void>;
+  verify(ctx: RunContext): Promise<void>;
+}

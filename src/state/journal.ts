@@ -1,0 +1,177 @@
+// The run journal: what a run has done, so an interrupted run resumes where it stopped and never repeats
+// finished work. One journal per cluster + namespace + release, written atomically at every transition and
+// locked against a second local run. It never holds secret material.
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
+import { DaprupError, ExitCode, refusal } from '../errors.js';
+
+export const JOURNAL_SCHEMA = 1;
+
+export const STEP_IDS = [
+  'preflight',
+  'export-trust-bundle',
+  'backup',
+  'check-chart',
+  'apply-crds',
+  'recreate-statefulsets',
+  'helm-upgrade',
+  'wait-control-plane',
+  'restart-data-plane',
+  'verify',
+] as const;
+export type StepId = (typeof STEP_IDS)[number];
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface StepRecord {
+  status: StepStatus;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+export interface RestartRecord {
+  /** restarting: `rollout restart` was about to run; restarted: it ran; done: the rollout finished. */
+  status: 'restarting' | 'restarted' | 'done';
+  /** The pod template's restartedAt before our restart, to tell after a crash whether it happened. */
+  before?: string;
+}
+
+export interface JournalData {
+  schemaVersion: number;
+  runId: string;
+  clusterId: string;
+  namespace: string;
+  release: string;
+  from: string;
+  target: string;
+  planHash: string;
+  /** The Helm revision when the run started: a later deployed revision at the target is this run's upgrade. */
+  startRevision: number;
+  createdAt: string;
+  updatedAt: string;
+  status: 'running' | 'done' | 'failed' | 'abandoned';
+  steps: Record<StepId, StepRecord>;
+  restarts: Record<string, RestartRecord>;
+  trustBundleChecksums?: Record<string, string>;
+  runDir: string;
+}
+
+export interface JournalKey {
+  clusterId: string;
+  namespace: string;
+  release: string;
+}
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+
+export class JournalStore {
+  constructor(readonly stateDir: string) {}
+
+  dir(key: JournalKey): string {
+    return join(this.stateDir, safe(key.clusterId), safe(key.namespace), safe(key.release));
+  }
+
+  file(key: JournalKey): string {
+    return join(this.dir(key), 'journal.json');
+  }
+
+  async read(key: JournalKey): Promise<JournalData | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file(key), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    let data: JournalData;
+    try {
+      data = JSON.parse(text) as JournalData;
+    } catch {
+      throw refusal(`The run journal ${this.file(key)} is corrupted.`, 'Move it aside and run again; check `daprup status` first to see what the cluster looks like.');
+    }
+    if (data.schemaVersion !== JOURNAL_SCHEMA || !data.steps || !data.runId) {
+      throw refusal(`The run journal ${this.file(key)} has an unknown format (schema ${String(data.schemaVersion)}).`, 'It was written by another daprup version: finish the run with that version, or move the file aside.');
+    }
+    if (data.clusterId !== key.clusterId) {
+      throw refusal(`The run journal ${this.file(key)} belongs to another cluster (${data.clusterId}).`, 'Check --kube-context; move the file aside if it was copied by mistake.');
+    }
+    return data;
+  }
+
+  /** Takes the local lock for this release; a second daprup on this machine is refused. */
+  async lock(key: JournalKey): Promise<() => Promise<void>> {
+    const dir = this.dir(key);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await access(dir, constants.W_OK);
+    } catch {
+      throw new DaprupError(`The state directory ${this.stateDir} is not writable.`, 'Pass a writable --state-dir (or set $DAPRUP_STATE_DIR).', ExitCode.usage);
+    }
+    try {
+      return await lockfile.lock(dir, { lockfilePath: join(dir, 'run.lock'), stale: 30_000, update: 10_000, realpath: false });
+    } catch {
+      throw refusal(`Another daprup run holds the lock for release ${key.release} in ${key.namespace}.`, 'Wait for it to finish; if it died, the lock goes stale after 30 seconds.');
+    }
+  }
+
+  newRunId(): string {
+    return `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+  }
+
+  runDir(key: JournalKey, runId: string): string {
+    return join(this.dir(key), 'runs', runId);
+  }
+
+  create(key: JournalKey, runId: string, from: string, target: string, planHash: string, startRevision: number): Journal {
+    const now = new Date().toISOString();
+    const steps = Object.fromEntries(STEP_IDS.map((id) => [id, { status: 'pending' }])) as Record<StepId, StepRecord>;
+    const data: JournalData = {
+      schemaVersion: JOURNAL_SCHEMA, runId, ...key, from, target, planHash, startRevision, createdAt: now, updatedAt: now,
+      status: 'running', steps, restarts: {}, runDir: this.runDir(key, runId),
+    };
+    return new Journal(this.file(key), data);
+  }
+
+  open(key: JournalKey, data: JournalData): Journal {
+    return new Journal(this.file(key), data);
+  }
+}
+
+export class Journal {
+  constructor(readonly path: string, readonly data: JournalData) {}
+
+  async save(): Promise<void> {
+    this.data.updatedAt = new Date().toISOString();
+    await writeFileAtomic(this.path, JSON.stringify(this.data, null, 2) + '\n', { mode: 0o600 });
+  }
+
+  step(id: StepId): StepRecord {
+    return this.data.steps[id];
+  }
+
+  async setStep(id: StepId, status: StepStatus, error?: string): Promise<void> {
+    const now = new Date().toISOString();
+    const rec = this.data.steps[id];
+    rec.status = status;
+    if (status === 'running') rec.startedAt = now;
+    else rec.finishedAt = now;
+    if (error) rec.error = error;
+    else delete rec.error;
+    await this.save();
+  }
+
+  async setRestart(key: string, record: RestartRecord): Promise<void> {
+    this.data.restarts[key] = record;
+    await this.save();
+  }
+
+  async finish(status: JournalData['status']): Promise<void> {
+    this.data.status = status;
+    await this.save();
+  }
+}

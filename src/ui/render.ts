@@ -1,0 +1,67 @@
+// Human-readable output: plans, status and certificate reports as plain sections and tables.
+import Table from 'cli-table3';
+import type { UpgradePlan } from '../runbook/plan.js';
+import type { BundleReport } from '../dapr/trust-bundle.js';
+import type { StatusReport } from '../status.js';
+
+export function table(head: string[], rows: (string | number | undefined)[][]): string {
+  const t = new Table({ head, style: { head: [], border: [] }, wordWrap: true });
+  for (const r of rows) t.push(r.map((c) => (c === undefined ? '-' : String(c))));
+  return t.toString();
+}
+
+const mark = (s: string) => (s === 'ok' ? '✔' : s === 'warning' ? '⚠' : '✖');
+
+export function renderBundle(report: BundleReport): string {
+  const lines = [];
+  if (report.root) lines.push(`Root:   ${report.root.subject}, expires ${report.root.notAfter} (${report.root.daysLeft} days)`);
+  if (report.issuer) lines.push(`Issuer: ${report.issuer.subject}, expires ${report.issuer.notAfter} (${report.issuer.daysLeft} days)`);
+  for (const c of report.checks) lines.push(`${mark(c.severity)} ${c.message}`);
+  return lines.join('\n');
+}
+
+export function renderPlan(p: UpgradePlan): string {
+  const out: string[] = [];
+  const r = p.release;
+  out.push(`Release ${r.name} in ${r.namespace}: chart ${r.chartVersion}, Dapr ${r.version}, revision ${r.revision}, ${r.status}`);
+  out.push(`Cluster ${p.cluster.serverVersion} (helm ${p.cluster.helm}, kubectl ${p.cluster.kubectl})`);
+  out.push('', `Version policy: ${p.versionPolicy.current} → ${p.versionPolicy.target} is a ${p.versionPolicy.change === 'none' ? 'no-op' : p.versionPolicy.change} change: allowed`);
+  for (const w of p.versionPolicy.warnings) out.push(`⚠ ${w}`);
+  out.push('', 'Control plane:');
+  out.push(table(['component', 'kind', 'ready', 'current', 'target', 'replicas after'], p.controlPlane.map((c) => [c.component, c.kind, c.ready, c.current, c.target, c.replicasAfter])));
+  out.push(`HA: ${p.ha.now ? 'on' : 'off'} → ${p.ha.after ? 'on' : 'off'}    mTLS: ${p.mtls.enabled === undefined ? 'unknown' : p.mtls.enabled ? 'enabled' : 'disabled'}`);
+  out.push('', 'Trust bundle:', renderBundle(p.mtls.trustBundle));
+  out.push('', 'CRDs from the target chart:');
+  out.push(p.crds.length ? table(['CRD', 'action'], p.crds.map((c) => [c.name, c.action])) : '  (none)');
+  out.push('', 'StatefulSets to recreate:');
+  out.push(p.statefulSets.length ? table(['StatefulSet', 'immutable change'], p.statefulSets.map((s) => [s.name, s.changes.join('\n')])) : '  (none)');
+  out.push('', 'Values that will change (your own values are kept):');
+  out.push(p.values.length ? table(['value', 'now', 'after'], p.values.map((v) => [v.key, JSON.stringify(v.from), JSON.stringify(v.to)])) : '  (none)');
+  out.push('', 'Dapr-enabled workloads:');
+  out.push(p.workloads.length ? table(['kind', 'namespace', 'name', 'sidecar', 'action'], p.workloads.map((w) => [w.kind, w.namespace, w.name, w.sidecar, w.action])) : '  (none)');
+  out.push('', 'Steps:');
+  p.steps.forEach((s, i) => {
+    const flag = s.skip ? '[skip]' : s.destructive ? '[DESTRUCTIVE]' : '';
+    out.push(`${String(i + 1).padStart(2)}. ${s.id} ${flag} — ${s.skip ?? s.summary}`);
+    for (const d of s.details ?? []) out.push(`      ⚠ ${d}`);
+    for (const c of s.commands) out.push(`      $ ${c}`);
+  });
+  out.push('', p.changesPending ? `Changes pending. Apply with: daprup upgrade --to ${p.versionPolicy.target}` : 'Nothing to do: the cluster already runs the target.');
+  return out.join('\n');
+}
+
+export function renderStatus(s: StatusReport): string {
+  const out: string[] = [];
+  const r = s.release;
+  out.push(`Release ${r.name} in ${r.namespace}: chart ${r.chartVersion}, Dapr ${r.version}, revision ${r.revision}, ${r.status}`);
+  out.push(`HA: ${s.haEnabled ? 'on' : 'off'}    mTLS: ${s.mtlsEnabled === undefined ? 'unknown' : s.mtlsEnabled ? 'enabled' : 'disabled'}`);
+  out.push('', 'Control plane:');
+  out.push(table(['component', 'kind', 'ready', 'version'], s.controlPlane.map((c) => [c.name, c.kind, c.present ? `${c.ready}/${c.desired}` : 'missing', c.version])));
+  out.push('', 'Trust bundle:', s.trustBundle ? renderBundle(s.trustBundle) : '✖ Secret dapr-trust-bundle is missing');
+  out.push('', 'Data plane:');
+  out.push(s.dataPlane.length
+    ? table(['kind', 'namespace', 'name', 'sidecar', 'skew', 'pinned image'], s.dataPlane.map((w) => [w.kind, w.namespace, w.name, w.sidecarVersions.join(', ') || 'none', w.skew, w.pinnedImage]))
+    : '  (no Dapr-enabled workloads)');
+  if (s.unfinishedRun) out.push('', `Unfinished run ${s.unfinishedRun.runId}: ${s.unfinishedRun.from} → ${s.unfinishedRun.target}, stopped at ${s.unfinishedRun.step} (${s.unfinishedRun.status}). Resume with: daprup upgrade --to ${s.unfinishedRun.target}`);
+  return out.join('\n');
+}

@@ -1,0 +1,78 @@
+// `daprup upgrade`: plan, confirm, then walk the runbook under a journal so an interrupted run resumes.
+import { rm } from 'node:fs/promises';
+import { explain, findRelease, type Tools } from './dapr/discovery.js';
+import { DaprupError, ExitCode, refusal } from './errors.js';
+import { executeRunbook, type ExecuteHooks } from './runbook/execute.js';
+import { buildPlan, type UpgradePlan } from './runbook/plan.js';
+import { prepareRun } from './runbook/prepare.js';
+import type { UpgradeOptions } from './runbook/types.js';
+import { JournalStore, type JournalData } from './state/journal.js';
+import type { Prompter } from './ui/prompter.js';
+
+export interface UpgradeRun {
+  options: UpgradeOptions;
+  stateDir: string;
+  abandon: boolean;
+  prompter: Prompter;
+  hooks: ExecuteHooks;
+  /** Shown before the first confirmation (the plan as text). */
+  showPlan: (plan: UpgradePlan) => void;
+  log: (line: string) => void;
+}
+
+export interface UpgradeResult {
+  plan: UpgradePlan;
+  runId?: string;
+  resumed: boolean;
+  nothingToDo: boolean;
+}
+
+export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<UpgradeResult> {
+  const o = run.options;
+  const release = await findRelease(tools, { release: o.release, namespace: o.namespace });
+  const clusterId = await tools.kubectl.clusterId().catch((e: unknown) => { throw explain(e, 'Reading the cluster identity'); });
+  const key = { clusterId, namespace: release.namespace, release: release.name };
+  const store = new JournalStore(run.stateDir);
+  const unlock = await store.lock(key);
+  try {
+    let existing: JournalData | undefined = await store.read(key);
+    if (existing && existing.status !== 'running' && existing.status !== 'failed') existing = undefined;
+    if (existing && existing.target !== o.target) {
+      if (!run.abandon) {
+        throw refusal(`An unfinished run (${existing.runId}) is upgrading to ${existing.target}, not ${o.target}.`, `Finish it with daprup upgrade --to ${existing.target}, or pass --abandon to give it up.`);
+      }
+      const old = store.open(key, existing);
+      await old.finish('abandoned');
+      run.log(`Abandoned unfinished run ${existing.runId} (to ${existing.target}).`);
+      existing = undefined;
+    }
+    const resumed = !!existing;
+    if (existing && !(await run.prompter.confirm(`Resume the unfinished upgrade ${existing.runId} (${existing.from} → ${existing.target})?`))) {
+      throw new DaprupError('Not resumed.', `Resume later with the same command, or give the run up with --abandon.`, ExitCode.confirmationNeeded);
+    }
+
+    const runId = existing?.runId ?? store.newRunId();
+    const workDir = existing?.runDir ?? store.runDir(key, runId);
+    const ctx = await prepareRun(tools, o, { workDir, log: run.log, from: existing?.from });
+    const plan = await buildPlan(ctx);
+    if (!resumed && !plan.changesPending) {
+      await rm(workDir, { recursive: true, force: true });
+      return { plan, resumed, nothingToDo: true };
+    }
+    if (!resumed) {
+      run.showPlan(plan);
+      if (!(await run.prompter.confirm(`Upgrade ${release.name} in ${release.namespace} from ${plan.versionPolicy.current} to ${o.target}?`))) {
+        await rm(workDir, { recursive: true, force: true });
+        throw new DaprupError('Upgrade not confirmed; nothing was changed.', 'Run again and confirm, or pass --yes.', ExitCode.confirmationNeeded);
+      }
+    }
+    const journal = existing ? store.open(key, existing) : store.create(key, runId, release.version, o.target, plan.planHash, release.revision);
+    journal.data.status = 'running';
+    await journal.save();
+    ctx.journal = journal;
+    await executeRunbook(ctx, journal, run.hooks);
+    return { plan, runId, resumed, nothingToDo: false };
+  } finally {
+    await unlock().catch(() => undefined);
+  }
+}
