@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { DaprupError, ExitCode, refusal } from '../errors.js';
@@ -147,6 +147,7 @@ export class Journal {
 
   async save(): Promise<void> {
     this.data.updatedAt = new Date().toISOString();
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await writeFileAtomic(this.path, JSON.stringify(this.data, null, 2) + '\n', { mode: 0o600 });
   }
 

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { Helm } from '../../src/cluster/helm.js';
+import { Kubectl } from '../../src/cluster/kubectl.js';
+import { FakeRunner } from './fake-runner.js';
+
+describe('kubectl adapter', () => {
+  it('passes kubeconfig and context first, as arrays', async () => {
+    const runner = new FakeRunner().on('kubectl', ['--kubeconfig'], JSON.stringify({ items: [{ kind: 'Pod', metadata: { name: 'p' } }] }));
+    const k = new Kubectl(runner, 'kubectl', { kubeconfig: '/k', kubeContext: 'prod' });
+    await k.list('pods', { allNamespaces: true, selector: 'a=b' });
+    expect(runner.calls[0]!.args).toEqual(['--kubeconfig', '/k', '--context', 'prod', 'get', 'pods', '-o', 'json', '--all-namespaces', '--selector', 'a=b']);
+  });
+
+  it('builds rollout, delete and apply argument arrays exactly', () => {
+    const k = new Kubectl(new FakeRunner(), 'kubectl');
+    expect(k.rolloutRestartArgs('shop', ['deployment/a', 'statefulset/b'])).toEqual(['rollout', 'restart', 'deployment/a', 'statefulset/b', '--namespace', 'shop']);
+    expect(k.deleteStatefulSetArgs('dapr-placement-server', 'dapr-system', '5m')).toEqual(['delete', 'statefulset', 'dapr-placement-server', '--namespace', 'dapr-system', '--cascade=background', '--wait=true', '--timeout=5m']);
+    expect(k.applyServerSideArgs('/c/crds')).toEqual(['apply', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', '/c/crds']);
+  });
+
+  it('reads which objects a server-side diff would change', async () => {
+    const out = 'diff -u -N /tmp/LIVE-1/apiextensions.k8s.io.v1.CustomResourceDefinition..components.dapr.io /tmp/MERGED-2/apiextensions.k8s.io.v1.CustomResourceDefinition..components.dapr.io\n--- a\n+++ b\n';
+    const runner = new FakeRunner().on('kubectl', ['diff'], { stdout: out, exitCode: 1 });
+    expect([...(await new Kubectl(runner, 'kubectl').diffNames('/c'))]).toEqual(['components.dapr.io']);
+  });
+
+  it('treats "can-i no" as an answer, not a failure', async () => {
+    const runner = new FakeRunner().on('kubectl', ['auth', 'can-i'], { stdout: 'no\n', exitCode: 1 });
+    expect(await new Kubectl(runner, 'kubectl').canI('delete', 'statefulsets.apps', 'dapr-system')).toBe(false);
+  });
+});
+
+describe('helm adapter', () => {
+  it('reads helm 3 and helm 4 versions', async () => {
+    for (const [raw, major] of [['v3.17.2+gcc0bbbd', 3], ['v4.1.4+g05fa379', 4]] as const) {
+      const helm = new Helm(new FakeRunner().on('helm', ['version'], `${raw}\n`), 'helm');
+      expect((await helm.version()).major).toBe(major);
+    }
+  });
+
+  it('lists every release, pending ones included, with the kube flags', async () => {
+    const runner = new FakeRunner().on('helm', ['list'], '[]');
+    await new Helm(runner, 'helm', { kubeContext: 'prod' }).listReleases();
+    expect(runner.calls[0]!.args).toEqual(['list', '--all-namespaces', '--all', '-o', 'json', '--kube-context', 'prod']);
+  });
+
+  it('filters search results to the exact chart', async () => {
+    const rows = [{ name: 'dapr/dapr', version: '1.16.19', app_version: '1.16.19' }, { name: 'dapr/dapr-dashboard', version: '0.15.0', app_version: '0.15.0' }];
+    const helm = new Helm(new FakeRunner().on('helm', ['search'], JSON.stringify(rows)), 'helm');
+    expect((await helm.searchVersions('dapr/dapr')).map((r) => r.version)).toEqual(['1.16.19']);
+  });
+
+  it('builds the upgrade command with --wait and timeout', () => {
+    const helm = new Helm(new FakeRunner(), 'helm');
+    expect(helm.upgradeArgs('dapr', '/c/dapr', 'dapr-system', '1.16.19', ['--reset-then-reuse-values'], '10m')).toEqual(
+      ['upgrade', 'dapr', '/c/dapr', '--namespace', 'dapr-system', '--version', '1.16.19', '--reset-then-reuse-values', '--wait', '--timeout', '10m']);
+  });
+});

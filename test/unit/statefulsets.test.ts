@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { Workload } from '../../src/cluster/k8s-types.js';
+import { immutableChanges, quantityBytes, statefulSetsToRecreate } from '../../src/dapr/statefulsets.js';
+
+function sts(name: string, claims: { name: string; size: string; cls?: string }[] = [], extra: Partial<Workload['spec']> = {}): Workload {
+  return {
+    apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: 'dapr-system' },
+    spec: {
+      replicas: 1, selector: { matchLabels: { app: name } }, serviceName: name,
+      template: { spec: { containers: [{ name: 'x', image: 'ghcr.io/dapr/placement:1.16.19' }] } },
+      volumeClaimTemplates: claims.map((c) => ({ metadata: { name: c.name }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: c.cls, resources: { requests: { storage: c.size } } } })),
+      ...extra,
+    },
+  };
+}
+
+describe('immutable StatefulSet fields', () => {
+  it('enabling HA adds placement raft-log: a recreation', () => {
+    const live = [sts('dapr-placement-server'), sts('dapr-scheduler-server', [{ name: 'dapr-scheduler-data-dir', size: '1Gi' }])];
+    const target = [sts('dapr-placement-server', [{ name: 'raft-log', size: '1Gi' }], { replicas: 3 }), sts('dapr-scheduler-server', [{ name: 'dapr-scheduler-data-dir', size: '1024Mi' }], { replicas: 3 })];
+    const r = statefulSetsToRecreate(live, target, 'dapr-system');
+    expect(r).toEqual([{ name: 'dapr-placement-server', namespace: 'dapr-system', changes: ['volumeClaimTemplates: raft-log (1Gi) added'] }]);
+  });
+
+  it('a scheduler storage resize (the 1.14.3 recall) is a recreation; replicas and template are not', () => {
+    const live = sts('dapr-scheduler-server', [{ name: 'dapr-scheduler-data-dir', size: '1Gi' }]);
+    expect(immutableChanges(live, sts('dapr-scheduler-server', [{ name: 'dapr-scheduler-data-dir', size: '16Gi' }]))).toEqual(['volumeClaimTemplates: dapr-scheduler-data-dir storage 1Gi → 16Gi']);
+    const onlyMutable = sts('dapr-scheduler-server', [{ name: 'dapr-scheduler-data-dir', size: '1Gi' }], { replicas: 3, template: { spec: { containers: [{ name: 'x', image: 'other:2' }] } } });
+    expect(immutableChanges(live, onlyMutable)).toEqual([]);
+  });
+
+  it('notices storage class, selector and pod management policy changes', () => {
+    const live = sts('s', [{ name: 'd', size: '1Gi' }]);
+    const target = sts('s', [{ name: 'd', size: '1Gi', cls: 'fast' }], { selector: { matchLabels: { app: 'other' } }, podManagementPolicy: 'Parallel' });
+    expect(immutableChanges(live, target)).toEqual([
+      'volumeClaimTemplates: d storageClassName (default) → fast',
+      'selector changed',
+      'podManagementPolicy OrderedReady → Parallel',
+    ]);
+  });
+
+  it('compares storage quantities by size', () => {
+    expect(quantityBytes('1Gi')).toBe(quantityBytes('1024Mi'));
+    expect(quantityBytes('1G')).toBe(1e9);
+    expect(Number.isNaN(quantityBytes('1Gx'))).toBe(true);
+  });
+});
