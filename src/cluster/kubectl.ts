@@ -114,7 +114,8 @@ export class Kubectl {
     const { stdout } = await this.runner.run(this.binary, this.argv(...args), { okExitCodes: [1] });
     // Each changed object starts with a line like: diff -u -N /tmp/LIVE-1/apiextensions.k8s.io.v1.CustomResourceDefinition..components.dapr.io ...
     const names = new Set<string>();
-    for (const m of stdout.matchAll(/^diff .*?\/LIVE-[^/]+\/\S+?\.\.?([^.\s/][^\s/]*)\s/gm)) names.add(m[1]!);
+    // The file name is <group>.<version>.<Kind>.<namespace>.<name>; the namespace is empty for cluster objects.
+    for (const m of stdout.matchAll(/^diff \S+ \S+ \S*\/LIVE-[^/]+\/\S*?\.[A-Z][A-Za-z]*\.[a-z0-9-]*\.(\S+)\s/gm)) names.add(m[1]!);
     return names;
   }
 
