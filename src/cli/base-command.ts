@@ -13,6 +13,12 @@ import { DaprupError, ExitCode, usageError } from '../errors.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** oclif lists parse errors under a header line ("The following errors occurred:"): keep the first real one. */
+function firstSentence(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines[0]?.endsWith(':') ? lines[1] : lines[0]) ?? message;
+}
+
 export function defaultStateDir(): string {
   return process.env.DAPRUP_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'daprup');
 }
@@ -70,7 +76,7 @@ export abstract class DaprupCommand extends Command {
     if (err instanceof DaprupError) error = err;
     else if (err.oclif?.exit === 0) return; // --help / --version
     else if (err.name === 'ExitPromptError') error = new DaprupError('Cancelled at the prompt.', 'Run the same command again to resume.', ExitCode.interrupted);
-    else if (err.oclif) error = usageError(err.message.split('\n')[0]!, `See daprup ${this.id?.replace(':', ' ') ?? ''} --help.`);
+    else if (err.oclif) error = usageError(firstSentence(err.message), `See daprup ${this.id?.replace(':', ' ') ?? ''} --help.`);
     else error = new DaprupError(`Unexpected error: ${err.message}`, 'Rerun with --verbose; if it persists, report it with that output.', ExitCode.stepFailed);
     const code = this.mapExitCode(error);
     if (this.jsonMode) this.printJson({ error: { message: redactText(error.message), hint: error.hint, exitCode: code } });
