@@ -2,8 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 // Three suites: unit (fake runner, fast), integration (real helm 3 and helm 4 against a loopback chart
 // repository), e2e (real Kubernetes control plane from test/sandbox). Each is a vitest project.
+// .ci/run sets DAPRUP_TEST_REPORT to collect a JSON report per test command, for its summary line.
+const report = process.env.DAPRUP_TEST_REPORT;
+
 export default defineConfig({
   test: {
+    reporters: report ? ['default', ['json', { outputFile: report }]] : ['default'],
     projects: [
       {
         test: {
