@@ -41,7 +41,7 @@ export default class Upgrade extends DaprupCommand {
       stateDir: this.stateDir(flags),
       abandon: flags.abandon,
       prompter,
-      hooks: progressHooks({ interactive: this.interactive, silent: flags.json, prompter, write }),
+      hooks: progressHooks({ interactive: this.interactive, silent: flags.json, prompter, write: (line) => this.print(line) }),
       showPlan: (plan) => { if (!flags.json && !flags.yes) this.print(renderPlan(plan)); },
       log: write,
     });

@@ -43,6 +43,9 @@ export interface ChartMetadata {
 
 export type Values = Record<string, unknown>;
 
+// helm 4 dropped `list --all`; both majors take the states by name. Pending ones matter: they block upgrades.
+const RELEASE_STATES = ['--deployed', '--failed', '--pending'];
+
 export class Helm {
   constructor(
     private readonly runner: CommandRunner,
@@ -74,9 +77,13 @@ export class Helm {
     return { raw, major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
   }
 
-  /** Every release in every namespace, whatever its status (pending ones included). */
+  listArgs(): string[] {
+    return ['list', '--all-namespaces', ...RELEASE_STATES, '-o', 'json', ...this.kube()];
+  }
+
+  /** Every release in every namespace that is deployed, failed or pending. */
   async listReleases(): Promise<HelmRelease[]> {
-    const { stdout } = await this.run(['list', '--all-namespaces', '--all', '-o', 'json', ...this.kube()]);
+    const { stdout } = await this.run(this.listArgs());
     return JSON.parse(stdout || '[]') as HelmRelease[];
   }
 
@@ -85,9 +92,13 @@ export class Helm {
     return JSON.parse(stdout) as HelmHistoryEntry[];
   }
 
+  userValuesArgs(release: string, namespace: string): string[] {
+    return ['get', 'values', release, '--namespace', namespace, '-o', 'json', ...this.kube()];
+  }
+
   /** Only what the user supplied (not chart defaults). */
   async userValues(release: string, namespace: string): Promise<Values> {
-    const { stdout } = await this.run(['get', 'values', release, '--namespace', namespace, '-o', 'json', ...this.kube()]);
+    const { stdout } = await this.run(this.userValuesArgs(release, namespace));
     return (JSON.parse(stdout) as Values | null) ?? {};
   }
 

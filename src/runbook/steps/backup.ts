@@ -28,7 +28,7 @@ export const backup: Step = {
     return {
       summary: `user values and ${kinds.length} Dapr resource types to ${backupFiles(ctx.workDir).dir}`,
       commands: [
-        ctx.tools.helm.commandLine(['get', 'values', r.name, '--namespace', r.namespace, '-o', 'json']),
+        ctx.tools.helm.commandLine(ctx.tools.helm.userValuesArgs(r.name, r.namespace)),
         ...(kinds.length ? [ctx.tools.kubectl.commandLine('get', kinds.join(','), '--all-namespaces', '-o', 'yaml')] : []),
       ],
       destructive: false,

@@ -29,7 +29,7 @@ export const preflight: Step = {
     return {
       summary: `helm ${f.helmVersion.raw}, kubectl ${f.kubectlVersion}, cluster ${f.serverVersion}; release ${f.release.name} (${f.release.namespace}) ${ctx.verdict.current} → ${ctx.verdict.target} (${ctx.verdict.change})`,
       commands: [
-        ctx.tools.helm.commandLine(['list', '--all-namespaces', '--all', '-o', 'json']),
+        ctx.tools.helm.commandLine(ctx.tools.helm.listArgs()),
         ...perms.map((p) => ctx.tools.kubectl.commandLine('auth', 'can-i', p.verb, p.resource, ...(p.namespace ? ['--namespace', p.namespace] : ['--all-namespaces']))),
       ],
       destructive: false,

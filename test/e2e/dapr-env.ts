@@ -1,0 +1,72 @@
+// An e2e world: the sandbox cluster, one helm flavour with its own helm home pointing at the loopback chart
+// repository, a fixture Dapr release installed with real certificates, and the sample applications.
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startChartRepo, type ChartRepo } from '../support/chart-repo.js';
+import { makeTrustBundle, type TrustBundlePems } from '../support/certs.js';
+import { helmHomeEnv, runTool, type HelmFlavour } from '../support/tools.js';
+import { daprup, type CliResult } from '../support/cli.js';
+
+export interface DaprEnv {
+  flavour: HelmFlavour;
+  kubeconfig: string;
+  env: NodeJS.ProcessEnv;
+  repo: ChartRepo;
+  bundle: TrustBundlePems;
+  stateDir: string;
+  work: string;
+}
+
+export const NAMESPACE = 'dapr-system';
+export const APP_NAMESPACES = ['apps-a', 'apps-b', 'apps-c'];
+/** A value a user set at install time; it must survive every upgrade. */
+export const CUSTOM_VALUE = { key: 'dapr_operator.logLevel', value: 'debug' };
+
+export async function createDaprEnv(flavour: HelmFlavour, kubeconfig: string): Promise<DaprEnv> {
+  const work = await mkdtemp(join(tmpdir(), `daprup-e2e-${flavour.name}-`));
+  const env = { ...helmHomeEnv(join(work, 'helm'), process.env), KUBECONFIG: kubeconfig };
+  const repo = await startChartRepo({ helm: flavour.helm });
+  await runTool(flavour.helm, ['repo', 'add', 'dapr', repo.url], { env });
+  const stateDir = join(work, 'state');
+  await mkdir(stateDir, { recursive: true });
+  return { flavour, kubeconfig, env, repo, bundle: makeTrustBundle(), stateDir, work };
+}
+
+export const helm = (e: DaprEnv, args: string[]) => runTool(e.flavour.helm, args, { env: e.env });
+export const kubectl = (e: DaprEnv, args: string[]) => runTool(e.flavour.kubectl, ['--kubeconfig', e.kubeconfig, ...args], { env: e.env });
+export async function kubectlJson<T>(e: DaprEnv, args: string[]): Promise<T> {
+  return JSON.parse(await kubectl(e, [...args, '-o', 'json'])) as T;
+}
+
+/** `helm install` as a user would, certificates from files and the sandbox's own injector standing in. */
+export async function installDapr(e: DaprEnv, version: string, o: { ha?: boolean } = {}): Promise<void> {
+  const certs = join(e.work, 'install-certs');
+  await mkdir(certs, { recursive: true, mode: 0o700 });
+  await writeFile(join(certs, 'ca.crt'), e.bundle.rootCert);
+  await writeFile(join(certs, 'issuer.crt'), e.bundle.issuerCert);
+  await writeFile(join(certs, 'issuer.key'), e.bundle.issuerKey, { mode: 0o600 });
+  await helm(e, ['repo', 'update', 'dapr']);
+  await helm(e, [
+    'install', 'dapr', 'dapr/dapr', '--version', version, '--namespace', NAMESPACE, '--create-namespace',
+    '--set-file', `dapr_sentry.tls.root.certPEM=${join(certs, 'ca.crt')}`,
+    '--set-file', `dapr_sentry.tls.issuer.certPEM=${join(certs, 'issuer.crt')}`,
+    '--set-file', `dapr_sentry.tls.issuer.keyPEM=${join(certs, 'issuer.key')}`,
+    '--set', 'dapr_sidecar_injector.webhook.enabled=false',
+    '--set', `${CUSTOM_VALUE.key}=${CUSTOM_VALUE.value}`,
+    '--set', `global.ha.enabled=${o.ha ?? false}`,
+    '--wait', '--timeout', '5m', '--kubeconfig', e.kubeconfig,
+  ]);
+}
+
+/** Back to an empty cluster: the release, its namespaces, the sample apps and the Dapr CRDs removed. */
+export async function resetCluster(e: DaprEnv): Promise<void> {
+  await helm(e, ['uninstall', 'dapr', '--namespace', NAMESPACE, '--wait', '--kubeconfig', e.kubeconfig]).catch(() => undefined);
+  await kubectl(e, ['delete', 'namespace', NAMESPACE, ...APP_NAMESPACES, '--ignore-not-found', '--wait=true', '--timeout=180s']);
+  const crds = (await kubectl(e, ['get', 'crd', '-o', 'name'])).split('\n').filter((n) => n.endsWith('.dapr.io'));
+  if (crds.length) await kubectl(e, ['delete', ...crds, '--wait=true']);
+}
+
+export function runDaprup(e: DaprEnv, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return daprup([...args, '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', e.stateDir], { env: { ...e.env, ...extraEnv } });
+}
