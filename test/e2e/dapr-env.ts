@@ -70,3 +70,47 @@ export async function resetCluster(e: DaprEnv): Promise<void> {
 export function runDaprup(e: DaprEnv, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return daprup([...args, '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', e.stateDir], { env: { ...e.env, ...extraEnv } });
 }
+
+interface Obj { kind: string; metadata: { uid: string; namespace?: string; name: string; resourceVersion: string; ownerReferences?: { name: string }[] } }
+
+/** uid → resourceVersion of every listable object, but those that change on their own (leases, events, nodes). */
+export async function snapshotCluster(e: DaprEnv): Promise<Map<string, string>> {
+  const kinds = (await kubectl(e, ['api-resources', '--verbs=list', '-o', 'name'])).split('\n').filter(Boolean)
+    .filter((k) => !/^(events|leases|nodes|componentstatuses)(\.|$)/.test(k));
+  const { items } = await kubectlJson<{ items: Obj[] }>(e, ['get', kinds.join(','), '--all-namespaces']);
+  return new Map(items.map((o) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}/${o.metadata.uid}`, o.metadata.resourceVersion]));
+}
+
+export async function helmHistory(e: DaprEnv): Promise<{ revision: number; status: string; chart: string }[]> {
+  return JSON.parse(await helm(e, ['history', 'dapr', '--namespace', NAMESPACE, '-o', 'json', '--kubeconfig', e.kubeconfig])) as { revision: number; status: string; chart: string }[];
+}
+
+/** Revisions per workload (ReplicaSets of a Deployment, ControllerRevisions of a StatefulSet or DaemonSet). */
+export async function revisionsPerWorkload(e: DaprEnv): Promise<Record<string, number>> {
+  const { items } = await kubectlJson<{ items: Obj[] }>(e, ['get', 'replicasets,controllerrevisions', '--all-namespaces']);
+  const counts: Record<string, number> = {};
+  for (const o of items) {
+    const owner = o.metadata.ownerReferences?.[0]?.name;
+    if (!owner || !APP_NAMESPACES.includes(o.metadata.namespace ?? '')) continue;
+    const key = `${o.metadata.namespace}/${owner}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export interface PodInfo { namespace: string; name: string; app?: string; images: string[]; daprd?: string }
+
+export async function pods(e: DaprEnv): Promise<PodInfo[]> {
+  type P = { metadata: { namespace: string; name: string; labels?: Record<string, string>; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string }[] } };
+  const { items } = await kubectlJson<{ items: P[] }>(e, ['get', 'pods', '--all-namespaces']);
+  return items.filter((p) => !p.metadata.deletionTimestamp).map((p) => {
+    const all = [...p.spec.containers, ...(p.spec.initContainers ?? [])];
+    return { namespace: p.metadata.namespace, name: p.metadata.name, app: p.metadata.labels?.app, images: all.map((c) => c.image), daprd: all.find((c) => c.name === 'daprd')?.image.split(':').pop() };
+  });
+}
+
+export async function trustBundleData(e: DaprEnv): Promise<string> {
+  const s = await kubectlJson<{ data: unknown }>(e, ['get', 'secret', 'dapr-trust-bundle', '--namespace', NAMESPACE]);
+  const c = await kubectlJson<{ data: unknown }>(e, ['get', 'configmap', 'dapr-trust-bundle', '--namespace', NAMESPACE]);
+  return JSON.stringify([s.data, c.data]);
+}

@@ -1,0 +1,122 @@
+// A loopback Helm chart repository serving the fixture chart: each version packaged with the real helm,
+// indexed with `helm repo index`, served over node:http on 127.0.0.1 (ephemeral port).
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FIXTURE_CHART_SOURCE, FIXTURE_VERSIONS, writeFixtureChart } from './fixture-charts.js';
+import { HELM_FLAVOURS, helmHomeEnv, runTool } from './tools.js';
+
+export interface ChartRepo {
+  /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
+  url: string;
+  /** Directory served: index.yaml and dapr-<version>.tgz. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+// Packages are content-addressed in a shared temp directory (fixture sources + generator + helm binary +
+// version), so they are built once, reused by every test process, and never go stale after an edit.
+const CACHE = join(tmpdir(), 'daprup-fixture-charts');
+const packaged = new Map<string, Promise<string>>();
+let sourcesHash: Promise<string> | undefined;
+
+async function hashSources(): Promise<string> {
+  const hash = createHash('sha256');
+  const files = (await readdir(FIXTURE_CHART_SOURCE, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+  for (const file of [...files, fileURLToPath(new URL('./fixture-charts.ts', import.meta.url))]) {
+    hash.update(relative(FIXTURE_CHART_SOURCE, file)).update('\0').update(await readFile(file)).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+function packageChart(helm: string, version: string): Promise<string> {
+  const key = `${helm}\0${version}`;
+  let pkg = packaged.get(key);
+  if (!pkg) {
+    pkg = (async () => {
+      sourcesHash ??= hashSources();
+      const id = createHash('sha256').update(`${await sourcesHash}\0${key}`).digest('hex').slice(0, 20);
+      const tgz = join(CACHE, id, `dapr-${version}.tgz`);
+      if (existsSync(tgz)) return tgz;
+      await mkdir(CACHE, { recursive: true });
+      const build = await mkdtemp(join(CACHE, 'build-'));
+      try {
+        const chartDir = await writeFixtureChart(version, build);
+        await runTool(helm, ['package', chartDir, '--destination', build], { env: helmHomeEnv(join(build, 'home')) });
+        await mkdir(dirname(tgz), { recursive: true });
+        // rename is atomic: a process racing to build the same package just replaces an identical chart.
+        await rename(join(build, `dapr-${version}.tgz`), tgz);
+      } finally {
+        await rm(build, { recursive: true, force: true });
+      }
+      return tgz;
+    })();
+    // A failed build is not cached, so the next caller sees the real error again.
+    pkg.catch(() => packaged.delete(key));
+    packaged.set(key, pkg);
+  }
+  return pkg;
+}
+
+const CONTENT_TYPES: Record<string, string> = { yaml: 'application/x-yaml', tgz: 'application/gzip' };
+
+function serve(dir: string, files: ReadonlySet<string>): Server {
+  return createServer((req, res) => {
+    // Only the listed files are served: no directory walking, whatever the path says.
+    const name = (URL.parse(req.url ?? '/', 'http://repo')?.pathname ?? '').replace(/^\/+/, '');
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !files.has(name)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    readFile(join(dir, name)).then(
+      (body) => {
+        const ext = name.slice(name.lastIndexOf('.') + 1);
+        res.writeHead(200, { 'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream', 'content-length': body.length });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      () => res.writeHead(500).end(),
+    );
+  });
+}
+
+/**
+ * Starts a repository serving the given fixture versions (default FIXTURE_VERSIONS), packaged and indexed
+ * with `helm` (default helm 3). Add it with `helm repo add <name> <url>`; the chart is `<name>/dapr`.
+ */
+export async function startChartRepo(opts: { versions?: readonly string[]; helm?: string } = {}): Promise<ChartRepo> {
+  const versions = opts.versions ?? FIXTURE_VERSIONS;
+  const helm = opts.helm ?? HELM_FLAVOURS[0]!.helm;
+  const packages = await Promise.all(versions.map((v) => packageChart(helm, v)));
+
+  const dir = await mkdtemp(join(tmpdir(), 'daprup-repo-'));
+  await Promise.all(packages.map((p) => copyFile(p, join(dir, basename(p)))));
+  const files = new Set([...packages.map((p) => basename(p)), 'index.yaml']);
+
+  // Listen first: the index holds absolute chart URLs, which need the port.
+  const server = serve(dir, files);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const stop = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await runTool(helm, ['repo', 'index', dir, '--url', url], { env: helmHomeEnv(join(CACHE, 'home')) });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, dir, stop };
+}
