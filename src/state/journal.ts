@@ -2,7 +2,8 @@
 // finished work. One journal per cluster + namespace + release, written atomically at every transition and
 // locked against a second local run. It never holds secret material.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, access } from 'node:fs/promises';
+import { access, mkdir, readFile, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { constants } from 'node:fs';
 import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -10,6 +11,15 @@ import writeFileAtomic from 'write-file-atomic';
 import { DaprupError, ExitCode, refusal } from '../errors.js';
 
 export const JOURNAL_SCHEMA = 1;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export const STEP_IDS = [
   'preflight',
@@ -112,10 +122,26 @@ export class JournalStore {
     } catch {
       throw new DaprupError(`The state directory ${this.stateDir} is not writable.`, 'Pass a writable --state-dir (or set $DAPRUP_STATE_DIR).', ExitCode.usage);
     }
+    const lockPath = join(dir, 'run.lock');
+    const ownerPath = join(dir, 'run.lock.owner');
+    const take = async () => {
+      const release = await lockfile.lock(dir, { lockfilePath: lockPath, stale: 30_000, update: 10_000, realpath: false });
+      await writeFileAtomic(ownerPath, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+      return release;
+    };
     try {
-      return await lockfile.lock(dir, { lockfilePath: join(dir, 'run.lock'), stale: 30_000, update: 10_000, realpath: false });
+      return await take();
     } catch {
-      throw refusal(`Another daprup run holds the lock for release ${key.release} in ${key.namespace}.`, 'Wait for it to finish; if it died, the lock goes stale after 30 seconds.');
+      // A run killed on this machine leaves its lock behind; its process is gone, so the lock is free.
+      const owner = await readFile(ownerPath, 'utf8').then((t) => JSON.parse(t) as { pid: number; host: string; since: string }).catch(() => undefined);
+      if (owner && owner.host === hostname() && !processAlive(owner.pid)) {
+        await rm(lockPath, { recursive: true, force: true });
+        try {
+          return await take();
+        } catch { /* someone else was faster: refuse below */ }
+      }
+      const who = owner ? ` (pid ${owner.pid} on ${owner.host}, since ${owner.since})` : '';
+      throw refusal(`Another daprup run holds the lock for release ${key.release} in ${key.namespace}${who}.`, 'Wait for it to finish; a lock whose holder died goes stale after 30 seconds.');
     }
   }
 
