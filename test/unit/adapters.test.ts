@@ -41,7 +41,7 @@ describe('helm adapter', () => {
   it('lists every release, pending ones included, with the kube flags', async () => {
     const runner = new FakeRunner().on('helm', ['list'], '[]');
     await new Helm(runner, 'helm', { kubeContext: 'prod' }).listReleases();
-    expect(runner.calls[0]!.args).toEqual(['list', '--all-namespaces', '--all', '-o', 'json', '--kube-context', 'prod']);
+    expect(runner.calls[0]!.args).toEqual(['list', '--all-namespaces', '--deployed', '--failed', '--pending', '-o', 'json', '--kube-context', 'prod']);
   });
 
   it('filters search results to the exact chart', async () => {
