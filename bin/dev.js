@@ -7,4 +7,5 @@ import { execute } from '@oclif/core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
-await execute({ development: true, dir: import.meta.url });
+// oclif.manifest.json is written by `npm run build`; here the sources may have changed since: read the commands.
+await execute({ development: true, dir: import.meta.url, loadOptions: { ignoreManifest: true } });
