@@ -20,6 +20,7 @@ export default class Upgrade extends DaprupCommand {
     ...upgradeFlags,
     yes: Flags.boolean({ char: 'y', description: 'answer every confirmation with yes (never overrides a failed safety check)', default: false }),
     abandon: Flags.boolean({ description: 'give up an unfinished run to another target version', default: false }),
+    'recover-pending': Flags.boolean({ description: 'safety override: roll a release stuck in pending-* back to its last deployed revision, then continue', default: false }),
   };
 
   async run(): Promise<void> {
@@ -40,6 +41,8 @@ export default class Upgrade extends DaprupCommand {
       options,
       stateDir: this.stateDir(flags),
       abandon: flags.abandon,
+      recoverPending: flags['recover-pending'],
+      interactive: this.interactive,
       prompter,
       hooks: progressHooks({ interactive: this.interactive, silent: flags.json, prompter, write: (line) => this.print(line) }),
       showPlan: (plan) => { if (!flags.json && !flags.yes) this.print(renderPlan(plan)); },

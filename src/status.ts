@@ -5,7 +5,7 @@ import type { ComponentStatus } from './dapr/control-plane.js';
 import type { DataPlaneWorkload } from './dapr/data-plane.js';
 import { checkTrustBundle, type BundleReport } from './dapr/trust-bundle.js';
 import type { ReleaseFacts } from './dapr/discovery.js';
-import { JournalStore, STEP_IDS } from './state/journal.js';
+import { ClusterJournal, JournalStore, STEP_IDS } from './state/journal.js';
 
 export interface StatusReport {
   release: ReleaseFacts;
@@ -35,7 +35,9 @@ export async function clusterStatus(tools: Tools, o: DiscoveryOptions & { stateD
     const worst = w.sidecarVersions.map((v) => skew(v, version)).find((x) => x !== 'none');
     return { ...w, skew: w.pinnedImage ? 'pinned' : w.podsWithSidecar === 0 ? (w.pods ? 'no sidecar' : '-') : worst ?? 'none' };
   });
-  const journal = await new JournalStore(o.stateDir).read({ clusterId: facts.clusterId, namespace: facts.release.namespace, release: facts.release.name }).catch(() => undefined);
+  const local = await new JournalStore(o.stateDir).read({ clusterId: facts.clusterId, namespace: facts.release.namespace, release: facts.release.name }).catch(() => undefined);
+  const remote = await new ClusterJournal(tools.kubectl, facts.release.namespace, facts.release.name).read().catch(() => undefined);
+  const journal = [local, remote].filter((j) => !!j).sort((a, b) => b!.updatedAt.localeCompare(a!.updatedAt))[0];
   const unfinishedStep = journal && STEP_IDS.find((id) => !['done', 'skipped'].includes(journal.steps[id].status));
   return {
     release: facts.release,

@@ -6,13 +6,17 @@ import { executeRunbook, type ExecuteHooks } from './runbook/execute.js';
 import { buildPlan, type UpgradePlan } from './runbook/plan.js';
 import { prepareRun } from './runbook/prepare.js';
 import type { UpgradeOptions } from './runbook/types.js';
-import { JournalStore, type JournalData } from './state/journal.js';
+import { ClusterJournal, JournalStore, type JournalData } from './state/journal.js';
+import { RunLease } from './state/lease.js';
 import type { Prompter } from './ui/prompter.js';
 
 export interface UpgradeRun {
   options: UpgradeOptions;
   stateDir: string;
   abandon: boolean;
+  /** --recover-pending: roll a stuck pending-* release back without asking. */
+  recoverPending: boolean;
+  interactive: boolean;
   prompter: Prompter;
   hooks: ExecuteHooks;
   /** Shown before the first confirmation (the plan as text). */
@@ -33,15 +37,19 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
   const clusterId = await tools.kubectl.clusterId().catch((e: unknown) => { throw explain(e, 'Reading the cluster identity'); });
   const key = { clusterId, namespace: release.namespace, release: release.name };
   const store = new JournalStore(run.stateDir);
-  const unlock = await store.lock(key);
+  const clusterJournal = new ClusterJournal(tools.kubectl, release.namespace, release.name);
+  const lease = await RunLease.acquire(tools.kubectl, { namespace: release.namespace, release: release.name, runId: store.newRunId(), log: run.log });
+  let unlock: (() => Promise<void>) | undefined;
   try {
-    let existing: JournalData | undefined = await store.read(key);
-    if (existing && existing.status !== 'running' && existing.status !== 'failed') existing = undefined;
+    unlock = await store.lock(key);
+    lease.startRenewing();
+    let existing = unfinished(await store.read(key), await clusterJournal.read().catch((e: unknown) => { throw explain(e, 'Reading the run journal from the cluster'); }));
     if (existing && existing.target !== o.target) {
       if (!run.abandon) {
         throw refusal(`An unfinished run (${existing.runId}) is upgrading to ${existing.target}, not ${o.target}.`, `Finish it with daprup upgrade --to ${existing.target}, or pass --abandon to give it up.`);
       }
       const old = store.open(key, existing);
+      old.mirror = clusterJournal;
       await old.finish('abandoned');
       run.log(`Abandoned unfinished run ${existing.runId} (to ${existing.target}).`);
       existing = undefined;
@@ -53,7 +61,10 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
 
     const runId = existing?.runId ?? store.newRunId();
     const workDir = existing?.runDir ?? store.runDir(key, runId);
-    const ctx = await prepareRun(tools, o, { workDir, log: run.log, from: existing?.from });
+    const ctx = await prepareRun(tools, o, {
+      workDir, log: run.log, from: existing?.from,
+      recoverPending: async (message) => run.recoverPending || (run.interactive && run.prompter.confirm(message)),
+    });
     const plan = await buildPlan(ctx);
     if (!resumed && !plan.changesPending) {
       await rm(workDir, { recursive: true, force: true });
@@ -67,12 +78,23 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
       }
     }
     const journal = existing ? store.open(key, existing) : store.create(key, runId, release.version, o.target, plan.planHash, release.revision);
+    journal.mirror = clusterJournal;
     journal.data.status = 'running';
     await journal.save();
     ctx.journal = journal;
-    await executeRunbook(ctx, journal, run.hooks);
+    await executeRunbook(ctx, journal, run.hooks, undefined, () => {
+      if (lease.lost) throw refusal('Another daprup run took over this run\'s lease.', 'Let that run finish; check `daprup status`.');
+    });
     return { plan, runId, resumed, nothingToDo: false };
   } finally {
-    await unlock().catch(() => undefined);
+    await unlock?.().catch(() => undefined);
+    await lease.release();
   }
+}
+
+/** The unfinished run to resume: the newer of this machine's journal and the cluster's copy. */
+function unfinished(local: JournalData | undefined, remote: JournalData | undefined): JournalData | undefined {
+  const open = [local, remote].filter((j): j is JournalData => !!j && (j.status === 'running' || j.status === 'failed'));
+  if (remote && local && remote.runId !== local.runId && (remote.status === 'done' || remote.status === 'abandoned') && remote.updatedAt > local.updatedAt) return undefined;
+  return open.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
 }

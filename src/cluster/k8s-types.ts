@@ -20,6 +20,8 @@ export interface K8sObject {
 export interface Container {
   name: string;
   image?: string;
+  command?: string[];
+  args?: string[];
   env?: { name: string; value?: string }[];
   restartPolicy?: string;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -28,6 +30,9 @@ export interface Container {
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
+  priorityClassName?: string;
+  automountServiceAccountToken?: boolean;
+  securityContext?: { seccompProfile?: { type?: string } };
 }
 
 export interface PodTemplate {

@@ -119,6 +119,26 @@ export class Kubectl {
     return names;
   }
 
+  /** `kubectl create -f -`: fails when the object exists (used for optimistic locking). */
+  async create<T extends K8sObject>(obj: T): Promise<T> {
+    const { stdout } = await this.runner.run(this.binary, this.argv('create', '-f', '-', '-o', 'json'), { input: JSON.stringify(obj) });
+    return JSON.parse(stdout) as T;
+  }
+
+  /** `kubectl replace -f -`: with metadata.resourceVersion set, fails when someone else changed the object. */
+  async replace<T extends K8sObject>(obj: T): Promise<T> {
+    const { stdout } = await this.runner.run(this.binary, this.argv('replace', '-f', '-', '-o', 'json'), { input: JSON.stringify(obj) });
+    return JSON.parse(stdout) as T;
+  }
+
+  async applyObject(obj: K8sObject): Promise<void> {
+    await this.runner.run(this.binary, this.argv('apply', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', '-'), { input: JSON.stringify(obj) });
+  }
+
+  async deleteObject(kind: string, name: string, namespace: string): Promise<void> {
+    await this.runner.run(this.binary, this.argv('delete', kind, name, '--namespace', namespace, '--ignore-not-found'));
+  }
+
   deleteStatefulSetArgs(name: string, namespace: string, timeout: string): string[] {
     // The default (background) cascade: orphaned pods wedge the new StatefulSet (dapr/dapr#10468).
     return ['delete', 'statefulset', name, '--namespace', namespace, '--cascade=background', '--wait=true', `--timeout=${timeout}`];

@@ -11,8 +11,9 @@ export interface ExecuteHooks {
   skipped(title: string, reason: string): void;
 }
 
-export async function executeRunbook(ctx: RunContext, journal: Journal, hooks: ExecuteHooks, steps: readonly Step[] = RUNBOOK): Promise<void> {
+export async function executeRunbook(ctx: RunContext, journal: Journal, hooks: ExecuteHooks, steps: readonly Step[] = RUNBOOK, beforeStep: () => void = () => {}): Promise<void> {
   for (const step of steps) {
+    beforeStep();
     const rec = journal.step(step.id);
     if (rec.status === 'done' || rec.status === 'skipped') {
       hooks.skipped(step.title, 'done earlier in this run');

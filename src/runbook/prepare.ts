@@ -21,20 +21,18 @@ export interface PrepareOptions {
   log: (line: string) => void;
   /** On resume: the version the run started from (the release may already be at the target). */
   from?: string;
+  /** Asked when the release is stuck pending-*: true rolls it back to its last deployed revision first. */
+  recoverPending?: (message: string) => Promise<boolean>;
 }
 
 export async function prepareRun(tools: Tools, options: UpgradeOptions, p: PrepareOptions): Promise<RunContext> {
-  const facts = await inspectCluster(tools, { release: options.release, namespace: options.namespace });
+  let facts = await inspectCluster(tools, { release: options.release, namespace: options.namespace });
+  if (facts.release.status.startsWith('pending-')) {
+    await recoverPendingRelease(tools, facts.release, options.timeout, p);
+    facts = await inspectCluster(tools, { release: options.release, namespace: options.namespace });
+  }
   const { release } = facts;
 
-  if (release.status.startsWith('pending-')) {
-    const history = await tools.helm.history(release.name, release.namespace).catch(() => []);
-    const lastDeployed = [...history].reverse().find((h) => h.status === 'deployed' || h.status === 'superseded');
-    throw refusal(
-      `Release ${release.name} in ${release.namespace} is stuck in ${release.status} (revision ${release.revision}): another operation is in progress or was killed.`,
-      `If no other helm or daprup is running, roll back: helm rollback ${release.name} ${lastDeployed?.revision ?? '<last deployed revision>'} -n ${release.namespace}`,
-    );
-  }
   if (!facts.trustBundle) {
     throw refusal(`The trust bundle (Secret dapr-trust-bundle in ${release.namespace}) is missing.`, 'Sentry creates it at install; without it an upgrade would generate a new CA. Restore it from a backup (daprup certs export output) first.');
   }
@@ -59,6 +57,27 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
   const crds = await crdChanges(tools, crdFiles, chartDir);
 
   return { tools, options, facts, verdict, workDir: p.workDir, chartDir, targetChart: meta, haAfter, rendered, crdFiles, crds, log: p.log };
+}
+
+/**
+ * A release left pending-* (helm killed mid-operation) blocks every upgrade (helm/helm#10549). With consent,
+ * roll it back to its last deployed revision; otherwise refuse with the exact command.
+ */
+async function recoverPendingRelease(tools: Tools, release: { name: string; namespace: string; status: string; revision: number }, timeout: string, p: PrepareOptions): Promise<void> {
+  const history = await tools.helm.history(release.name, release.namespace).catch(() => []);
+  const lastDeployed = [...history].reverse().find((h) => h.revision < release.revision && (h.status === 'deployed' || h.status === 'superseded'));
+  const situation = `Release ${release.name} in ${release.namespace} is stuck in ${release.status} (revision ${release.revision}): a helm operation was interrupted or is still running.`;
+  if (!lastDeployed) throw refusal(situation, 'No earlier deployed revision exists to roll back to; inspect it with helm history.');
+  const rollback = `helm rollback ${release.name} ${lastDeployed.revision} -n ${release.namespace}`;
+  if (!p.recoverPending || !(await p.recoverPending(`${situation} Roll back to revision ${lastDeployed.revision} (${lastDeployed.chart}) and continue?`))) {
+    throw refusal(situation, `If no other helm or daprup is running, roll back (${rollback}) or rerun with --recover-pending.`);
+  }
+  p.log(`Rolling back ${release.name} to revision ${lastDeployed.revision} (${lastDeployed.chart}).`);
+  try {
+    await tools.helm.rollback(release.name, release.namespace, lastDeployed.revision, timeout);
+  } catch (e) {
+    throw explain(e, `Rolling back to revision ${lastDeployed.revision}`);
+  }
 }
 
 /** The repository behind `repo/chart`: added when it is Dapr's public one, refused otherwise. */

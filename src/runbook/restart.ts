@@ -57,7 +57,7 @@ export async function restartWorkloads(kubectl: Kubectl, workloads: readonly Dat
     }
     if (journal && toRestart.length) {
       for (const w of toRestart) journal.data.restarts[w.key] = { status: 'restarting', before: w.restartedAt };
-      await journal.save();
+      await journal.saveProgress();
     }
     for (const [ns, ws] of byNamespace(toRestart)) {
       try {
@@ -67,7 +67,7 @@ export async function restartWorkloads(kubectl: Kubectl, workloads: readonly Dat
       }
       if (journal) {
         for (const w of ws) journal.data.restarts[w.key] = { status: 'restarted', before: w.restartedAt };
-        await journal.save();
+        await journal.saveProgress();
       }
       o.report(`restarted ${ws.map(ref).join(', ')} in ${ns}`);
       outcome.restarted.push(...ws.map((w) => w.key));

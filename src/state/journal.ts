@@ -8,6 +8,8 @@ import { constants } from 'node:fs';
 import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
+import type { ConfigMap, K8sObject } from '../cluster/k8s-types.js';
+import type { Kubectl } from '../cluster/kubectl.js';
 import { DaprupError, ExitCode, refusal } from '../errors.js';
 
 export const JOURNAL_SCHEMA = 1;
@@ -163,18 +165,77 @@ export class JournalStore {
     return new Journal(this.file(key), data);
   }
 
+  /** Opens a journal read here or from the cluster; its run directory is always a local one. */
   open(key: JournalKey, data: JournalData): Journal {
-    return new Journal(this.file(key), data);
+    return new Journal(this.file(key), { ...data, runDir: this.runDir(key, data.runId) });
   }
 }
 
+/** The journal's copy in the cluster: a ConfigMap beside the release, so a run resumes from any machine. */
+export class ClusterJournal {
+  constructor(private readonly kubectl: Kubectl, readonly namespace: string, readonly release: string) {}
+
+  get name(): string {
+    return `daprup-run-${this.release}`;
+  }
+
+  async read(): Promise<JournalData | undefined> {
+    const cm = await this.kubectl.getOptional<ConfigMap>('configmap', this.name, this.namespace);
+    const text = cm?.data?.['journal.json'];
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text) as JournalData;
+    } catch {
+      throw refusal(`The run journal in ConfigMap ${this.name} (${this.namespace}) is corrupted.`, `Delete it (kubectl delete configmap ${this.name} -n ${this.namespace}) after checking \`daprup status\`.`);
+    }
+  }
+
+  async write(data: JournalData): Promise<void> {
+    await this.kubectl.applyObject({
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: {
+        name: this.name, namespace: this.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'daprup' },
+        annotations: { 'daprup.io/schema-version': String(JOURNAL_SCHEMA), 'daprup.io/run-id': data.runId },
+      },
+      data: { 'journal.json': JSON.stringify(data, null, 2) },
+    } as K8sObject);
+  }
+}
+
+/** Cluster writes between step transitions are coalesced: at most one per this many ms. */
+const MIRROR_EVERY_MS = 2_000;
+
 export class Journal {
+  mirror?: ClusterJournal;
+  private lastMirror = 0;
+  private mirrorStale = false;
+
   constructor(readonly path: string, readonly data: JournalData) {}
 
-  async save(): Promise<void> {
+  /** Writes the local file, and the cluster copy (always when `force`, else at most every 2 s). */
+  async save(force = true): Promise<void> {
     this.data.updatedAt = new Date().toISOString();
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await writeFileAtomic(this.path, JSON.stringify(this.data, null, 2) + '\n', { mode: 0o600 });
+    if (!this.mirror) return;
+    if (!force && !this.mirrorStale && Date.now() - this.lastMirror < MIRROR_EVERY_MS) {
+      this.mirrorStale = true;
+      return;
+    }
+    try {
+      await this.mirror.write(this.data);
+      this.lastMirror = Date.now();
+      this.mirrorStale = false;
+    } catch {
+      // The local copy is exact; the cluster copy catches up at the next write.
+      this.mirrorStale = true;
+    }
+  }
+
+  /** Progress inside a step (restarts): local at once, cluster coalesced. */
+  async saveProgress(): Promise<void> {
+    await this.save(false);
   }
 
   step(id: StepId): StepRecord {
@@ -194,7 +255,7 @@ export class Journal {
 
   async setRestart(key: string, record: RestartRecord): Promise<void> {
     this.data.restarts[key] = record;
-    await this.save();
+    await this.saveProgress();
   }
 
   async finish(status: JournalData['status']): Promise<void> {

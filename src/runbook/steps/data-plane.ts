@@ -63,6 +63,14 @@ export const restartDataPlane: Step = {
   async apply(ctx, report) {
     const live = judgeDataPlane(await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace), ctx.options.target);
     const journal = ctx.journal?.data.restarts ?? {};
+    // A pod template restarted after this run began was restarted by this run, even when the journal copy
+    // read on resume lags behind (it is coalesced in the cluster): only wait for it.
+    if (ctx.journal) {
+      const runStart = Math.floor(Date.parse(ctx.journal.data.createdAt) / 1000) * 1000;
+      for (const w of live) {
+        if (w.restartedAt && Date.parse(w.restartedAt) >= runStart && journal[w.key]?.status !== 'done') journal[w.key] = { status: 'restarted', before: journal[w.key]?.before };
+      }
+    }
     // Restart what is behind, and finish what this run already started.
     const todo = live.filter((w) => w.decision === 'restart' || (journal[w.key] && journal[w.key]!.status !== 'done'));
     for (const w of live.filter((x) => x.decision === 'no-sidecar' || x.decision === 'pinned')) report(`${w.key}: ${w.note}`);

@@ -6,7 +6,7 @@ import { explain } from '../../dapr/discovery.js';
 import { userValueFlags } from '../prepare.js';
 import type { RunContext, Step } from '../types.js';
 import { backupFiles } from './backup.js';
-import { certFiles } from './trust-bundle.js';
+import { certFiles, ensureCertFiles } from './trust-bundle.js';
 
 /** helm 3.14 added --reset-then-reuse-values: new chart defaults, then the user's values. */
 export const hasResetThenReuse = (ctx: RunContext) => {
@@ -55,6 +55,7 @@ export const helmUpgrade: Step = {
     return r.chartVersion === ctx.options.target && r.status === 'deployed' && ctx.haAfter === ctx.facts.haEnabled && !hasUserChanges(ctx);
   },
   async apply(ctx) {
+    await ensureCertFiles(ctx);
     try {
       await ctx.tools.helm.upgrade(helmUpgradeArgs(ctx));
     } catch (e) {

@@ -41,6 +41,21 @@ async function filesMatch(ctx: RunContext): Promise<boolean> {
   return JSON.stringify(onDisk) === JSON.stringify(recorded);
 }
 
+/**
+ * The files `helm upgrade --set-file` reads. A run resumed on another machine has none: they are re-read from
+ * the cluster and must match the checksums this run recorded (a changed bundle is refused, not used).
+ */
+export async function ensureCertFiles(ctx: RunContext): Promise<void> {
+  const f = certFiles(ctx.workDir);
+  if ([f.rootCert, f.issuerCert, f.issuerKey].every((p) => existsSync(p))) return;
+  const bundle = await readLiveTrustBundle(ctx);
+  const recorded = ctx.journal?.data.trustBundleChecksums;
+  if (!bundle || (recorded && JSON.stringify(bundleChecksums(bundle)) !== JSON.stringify(recorded))) {
+    throw refusal('The trust bundle in the cluster is not the one this run exported.', 'Sentry may have generated a new CA since the run began; check `daprup certs check`, then start a new run with --abandon.');
+  }
+  await writeBundleFiles(f.dir, bundle);
+}
+
 export const exportTrustBundle: Step = {
   id: 'export-trust-bundle',
   title: 'Export and check the trust bundle',
