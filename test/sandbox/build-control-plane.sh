@@ -31,10 +31,16 @@ exec 9>"$CACHE_ROOT/.build.lock"
 flock 9
 if have_all; then echo "$OUT"; exit 0; fi
 
+command -v go >/dev/null || { echo "Go (>= 1.26) is needed to build the sandbox control plane once" >&2; exit 1; }
 mkdir -p "$OUT"
 WORK="$CACHE_ROOT/$KEY/src"
-mkdir -p "$WORK/k8s-cp"
+# Everything is built into STAGE and renamed into OUT (same filesystem, atomic): an interrupted build must never
+# leave a truncated but executable binary in OUT, which have_all would then accept forever.
+STAGE="$CACHE_ROOT/$KEY/bin.partial"
+rm -rf "$STAGE"
+mkdir -p "$WORK/k8s-cp" "$STAGE"
 log() { echo "[sandbox build] $*" >&2; }
+publish() { for b in "$@"; do mv -f "$STAGE/$b" "$OUT/$b"; done; }
 
 # --- kube-apiserver, kube-controller-manager, kube-scheduler -------------------------------------------
 if [ ! -x "$OUT/kube-apiserver" ] || [ ! -x "$OUT/kube-controller-manager" ] || [ ! -x "$OUT/kube-scheduler" ]; then
@@ -62,17 +68,19 @@ if [ ! -x "$OUT/kube-apiserver" ] || [ ! -x "$OUT/kube-controller-manager" ] || 
     LDF+=" -X $p.gitTreeState=clean -X $p.gitCommit=0000000000000000000000000000000000000000"
     LDF+=" -X $p.buildDate=2026-01-01T00:00:00Z"
   done
-  go build -trimpath -ldflags "$LDF" -o "$OUT/" \
+  go build -trimpath -ldflags "$LDF" -o "$STAGE/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler >&2
   cd - >/dev/null
+  publish kube-apiserver kube-controller-manager kube-scheduler
 fi
 
 # --- kwok and its stage files -------------------------------------------------------------------------
 if [ ! -x "$OUT/kwok" ]; then
   log "building kwok $KWOK_VERSION"
-  GOBIN="$OUT" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
+  GOBIN="$STAGE" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
+  publish kwok
 fi
 if [ ! -d "$CACHE_ROOT/$KEY/kwok-stages" ]; then
   KWOK_DIR=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
@@ -88,9 +96,11 @@ if [ ! -x "$OUT/etcd" ]; then
   DEB_DIR=$(mktemp -d)
   ( cd "$DEB_DIR" && { apt-get download etcd-server >&2 2>/dev/null || { apt-get update >&2 && apt-get download etcd-server >&2; }; } )
   dpkg-deb -x "$DEB_DIR"/etcd-server_*.deb "$DEB_DIR/root"
-  cp "$DEB_DIR/root/usr/bin/etcd" "$OUT/etcd"
+  cp "$DEB_DIR/root/usr/bin/etcd" "$STAGE/etcd"
   rm -rf "$DEB_DIR"
+  publish etcd
 fi
 
+rm -rf "$STAGE"
 have_all || { echo "sandbox build incomplete in $OUT" >&2; exit 1; }
 echo "$OUT"

@@ -1,0 +1,215 @@
+// A stand-in for Dapr's sidecar injector: an HTTPS mutating admission webhook served by this Node process. Like the
+// real one, it adds a `daprd` container to pods annotated dapr.io/enabled: "true", with the image taken from the
+// SIDECAR_IMAGE env of the dapr-sidecar-injector Deployment (or the pod's dapr.io/sidecar-image annotation), so an
+// upgrade's "restart to pick up the new sidecar" is observable. No injector Deployment -> no injection.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeApi } from './kube-api.js';
+import { issueCert, type Pki } from './pki.js';
+import { waitUntil } from './wait.js';
+
+export const WEBHOOK_CONFIGURATION_NAME = 'daprup-sandbox-injector';
+const INJECTOR_DEPLOYMENT = 'dapr-sidecar-injector';
+const PROBE_POD = 'daprup-sandbox-injector-probe';
+
+export interface InjectorOptions {
+  api: KubeApi;
+  pki: Pki;
+  /** How long one injector-Deployment lookup is reused (bursts of pod creations in a rollout). Default 250 ms. */
+  cacheMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface Injector {
+  url: string;
+  stop(): Promise<void>;
+}
+
+interface Container {
+  name: string;
+  image?: string;
+  env?: { name: string; value?: string }[];
+}
+interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface Pod {
+  metadata?: ObjectMeta;
+  spec?: { containers?: Container[] };
+}
+interface Deployment {
+  metadata: ObjectMeta;
+  spec: { template: { spec: { containers: Container[] } } };
+}
+interface AdmissionReview {
+  request?: { uid: string; name?: string; dryRun?: boolean; object?: Pod };
+}
+type JsonPatchOp = { op: 'add'; path: string; value: unknown };
+
+export async function startInjector(opts: InjectorOptions): Promise<Injector> {
+  const log = opts.log ?? (() => {});
+  const cert = await issueCert(opts.pki, 'injector', '/CN=daprup-sandbox-injector', { ips: ['127.0.0.1'] });
+  const lookup = cachedSidecarImageLookup(opts.api, opts.cacheMs ?? 250);
+  let probed = false;
+
+  async function review(body: AdmissionReview): Promise<unknown> {
+    const req = body.request;
+    if (!req) throw new Error('AdmissionReview without request');
+    if (req.dryRun && req.object?.metadata?.name === PROBE_POD) probed = true;
+    const pod = req.object ?? {};
+    const ops = await mutate(pod, lookup);
+    const response: Record<string, unknown> = { uid: req.uid, allowed: true };
+    if (ops.length > 0) {
+      response.patchType = 'JSONPatch';
+      response.patch = Buffer.from(JSON.stringify(ops)).toString('base64');
+    }
+    return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      const out = await review(JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdmissionReview);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(out));
+    } catch (err) {
+      // failurePolicy Ignore: the pod is admitted unmodified, as when a real injector is down.
+      log(`injector: ${String(err)}`);
+      res.writeHead(500);
+      res.end(String(err));
+    }
+  }
+
+  const server: Server = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+    handle(req, res).catch((err: unknown) => log(`injector: ${String(err)}`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  server.unref(); // never keeps a test process alive on its own
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/mutate`;
+
+  await register(opts.api, url, opts.pki.ca);
+  // The apiserver picks up webhook configurations through an informer: wait until it really calls us.
+  await waitUntil(async () => {
+    await opts.api.raw('POST', '/api/v1/namespaces/default/pods?dryRun=All', probePod());
+    return probed;
+  }, 30_000, 'the apiserver never called the sidecar injector webhook');
+  log(`injector: ${url}`);
+
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // The apiserver keeps its webhook connections open; close() alone would wait for them forever.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The JSON patch for one pod: a daprd container and the injected label, or nothing. */
+export async function mutate(pod: Pod, sidecarImage: () => Promise<string | undefined>): Promise<JsonPatchOp[]> {
+  const annotations = pod.metadata?.annotations ?? {};
+  if (!isTruthy(annotations['dapr.io/enabled'])) return [];
+  if (pod.spec?.containers?.some((c) => c.name === 'daprd')) return [];
+  const injectorImage = await sidecarImage();
+  if (injectorImage === undefined) return []; // no injector installed: nothing injects
+  const image = annotations['dapr.io/sidecar-image'] || injectorImage;
+  const appId = annotations['dapr.io/app-id'] ?? pod.metadata?.name ?? '';
+  const ops: JsonPatchOp[] = [
+    {
+      op: 'add',
+      path: '/spec/containers/-',
+      value: {
+        name: 'daprd',
+        image,
+        args: ['./daprd', '--app-id', appId, '--mode', 'kubernetes'],
+        ports: [
+          { name: 'dapr-http', containerPort: 3500 },
+          { name: 'dapr-grpc', containerPort: 50001 },
+        ],
+      },
+    },
+  ];
+  if (pod.metadata?.labels) {
+    ops.push({ op: 'add', path: '/metadata/labels/dapr.io~1sidecar-injected', value: 'true' });
+  } else {
+    ops.push({ op: 'add', path: '/metadata/labels', value: { 'dapr.io/sidecar-injected': 'true' } });
+  }
+  return ops;
+}
+
+/** Dapr's utils.IsTruthy, which the real injector applies to dapr.io/enabled. */
+function isTruthy(value: string | undefined): boolean {
+  return ['y', 'yes', 'true', 't', 'on', '1'].includes((value ?? '').trim().toLowerCase());
+}
+
+/** SIDECAR_IMAGE of the dapr-sidecar-injector Deployment in any namespace, looked up at most once per cacheMs. */
+function cachedSidecarImageLookup(api: KubeApi, cacheMs: number): () => Promise<string | undefined> {
+  let cached: { at: number; value: Promise<string | undefined> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!cached || now - cached.at > cacheMs) {
+      const value = findSidecarImage(api);
+      cached = { at: now, value };
+      value.catch(() => {
+        cached = undefined; // do not cache failures
+      });
+    }
+    return cached.value;
+  };
+}
+
+async function findSidecarImage(api: KubeApi): Promise<string | undefined> {
+  const list = await api.get<{ items: Deployment[] }>(
+    `/apis/apps/v1/deployments?fieldSelector=${encodeURIComponent(`metadata.name=${INJECTOR_DEPLOYMENT}`)}`,
+  );
+  // Dapr's chart labels it app=dapr-sidecar-injector; prefer that one if the name is somehow taken twice.
+  const sorted = [...list.items].sort(
+    (a, b) => Number(b.metadata.labels?.app === INJECTOR_DEPLOYMENT) - Number(a.metadata.labels?.app === INJECTOR_DEPLOYMENT),
+  );
+  for (const d of sorted) {
+    for (const c of d.spec.template.spec.containers) {
+      const env = c.env?.find((e) => e.name === 'SIDECAR_IMAGE');
+      if (env?.value) return env.value;
+    }
+  }
+  return undefined;
+}
+
+async function register(api: KubeApi, url: string, ca: string): Promise<void> {
+  const path = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
+  await api.raw('DELETE', `${path}/${WEBHOOK_CONFIGURATION_NAME}`); // a previous test process's port is stale
+  await api.request('POST', path, {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: WEBHOOK_CONFIGURATION_NAME },
+    webhooks: [
+      {
+        name: 'sidecar-injector.sandbox.daprup.dev',
+        clientConfig: { url, caBundle: Buffer.from(ca).toString('base64') },
+        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+        failurePolicy: 'Ignore',
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1'],
+        timeoutSeconds: 5,
+      },
+    ],
+  });
+}
+
+function probePod(): unknown {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: PROBE_POD },
+    spec: { containers: [{ name: 'probe', image: 'probe' }] },
+  };
+}

@@ -1,0 +1,74 @@
+// A tiny HTTPS client for the sandbox apiserver, authenticated with the admin client certificate. The sandbox uses
+// it to bootstrap (no kubectl needed) and the injector uses it inside its 10 s admission budget.
+import { request } from 'node:https';
+
+export interface KubeApiOptions {
+  server: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export class KubeApiError extends Error {
+  readonly status: number;
+  constructor(method: string, path: string, status: number, body: string) {
+    super(`${method} ${path} -> ${status}: ${body.slice(0, 500)}`);
+    this.status = status;
+  }
+}
+
+export class KubeApi {
+  readonly #opts: KubeApiOptions;
+
+  constructor(opts: KubeApiOptions) {
+    this.#opts = opts;
+  }
+
+  /** Raw request; resolves with status and body text for any status code. */
+  raw(method: string, path: string, body?: unknown, timeoutMs = 5_000): Promise<{ status: number; body: string }> {
+    const url = new URL(path, this.#opts.server);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method,
+          ca: this.#opts.ca,
+          cert: this.#opts.cert,
+          key: this.#opts.key,
+          timeout: timeoutMs,
+          headers: {
+            accept: 'application/json',
+            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname} timed out after ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.raw(method, path, body);
+    if (res.status < 200 || res.status >= 300) throw new KubeApiError(method, path, res.status, res.body);
+    return JSON.parse(res.body) as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  /** POST that treats 409 AlreadyExists as success, so bootstrap steps can be re-run. */
+  async create(path: string, body: unknown): Promise<void> {
+    const res = await this.raw('POST', path, body);
+    if (res.status === 409 || (res.status >= 200 && res.status < 300)) return;
+    throw new KubeApiError('POST', path, res.status, res.body);
+  }
+}
