@@ -17,6 +17,15 @@ export interface GetOptions {
 /** `kind/name`, as kubectl rollout accepts it. */
 export type ResourceRef = string;
 
+/** Kinds `listRaw` reads straight from the API: path prefix, apiVersion, kind. */
+const API_LISTS = {
+  pods: ['/api/v1', 'v1', 'Pod'],
+  deployments: ['/apis/apps/v1', 'apps/v1', 'Deployment'],
+  statefulsets: ['/apis/apps/v1', 'apps/v1', 'StatefulSet'],
+  daemonsets: ['/apis/apps/v1', 'apps/v1', 'DaemonSet'],
+} as const;
+export type RawListResource = keyof typeof API_LISTS;
+
 export class Kubectl {
   constructor(
     private readonly runner: CommandRunner,
@@ -74,6 +83,32 @@ export class Kubectl {
     const { stdout } = await this.runner.run(this.binary, this.argv(...this.getArgs(resources, o)));
     // --ignore-not-found prints nothing at all when nothing matched.
     return stdout.trim() ? ((JSON.parse(stdout) as List<T>).items ?? []) : [];
+  }
+
+  /** `kubectl get --raw` of a list path (namespace and selector as query), as the fleet-scale reads use it. */
+  rawListArgs(resource: RawListResource, o: { namespace?: string; selector?: string } = {}): string[] {
+    const [prefix] = API_LISTS[resource];
+    const path = `${prefix}${o.namespace ? `/namespaces/${encodeURIComponent(o.namespace)}` : ''}/${resource}`;
+    return ['get', '--raw', o.selector ? `${path}?labelSelector=${encodeURIComponent(o.selector)}` : path];
+  }
+
+  /**
+   * Every object of one kind, as the API server sends it: kubectl passes `--raw` output through, where
+   * `get -o json` decodes and re-encodes each object (about 1 ms of CPU per pod: seconds, and a 250 MB kubectl,
+   * at 2,000 pods; the indented output is also twice the size). Items get back the kind and apiVersion the API
+   * leaves off list items; managedFields are dropped, as `kubectl get` does.
+   */
+  async listRaw<T extends K8sObject>(resource: RawListResource, o: { namespace?: string; selector?: string } = {}): Promise<T[]> {
+    const [, apiVersion, kind] = API_LISTS[resource];
+    const { stdout } = await this.runner.run(this.binary, this.argv(...this.rawListArgs(resource, o)));
+    const items = (JSON.parse(stdout) as List<T>).items ?? [];
+    for (const item of items) {
+      const obj = item as K8sObject;
+      obj.apiVersion = apiVersion;
+      obj.kind = kind;
+      delete (obj.metadata as { managedFields?: unknown }).managedFields;
+    }
+    return items;
   }
 
   /** One named object, or undefined when it does not exist. */

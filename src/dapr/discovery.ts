@@ -121,7 +121,7 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
       t.kubectl.clusterId(),
       t.helm.userValues(release.name, ns),
       t.kubectl.list<Workload>('deployments,statefulsets,daemonsets', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : { allNamespaces: true }),
-      t.kubectl.list<Pod>('pods', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : { allNamespaces: true }),
+      t.kubectl.listRaw<Pod>('pods', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : {}),
       t.kubectl.list<Secret | ConfigMap>([`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`], { namespace: ns, ignoreNotFound: true }),
       t.kubectl.getOptional<K8sObject & { spec?: { mtls?: { enabled?: boolean } } }>('configurations.dapr.io', SYSTEM_CONFIGURATION, ns).catch(() => undefined),
     ]);

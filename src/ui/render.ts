@@ -1,13 +1,44 @@
 // Human-readable output: plans, status and certificate reports as plain sections and tables.
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
 import type { UpgradePlan } from '../runbook/plan.js';
 import type { BundleReport } from '../dapr/trust-bundle.js';
 import type { StatusReport } from '../status.js';
 
+// Plain ASCII (and line breaks): every character one column wide.
+const PLAIN = /^[\x20-\x7e\n]*$/;
+
 export function table(head: string[], rows: (string | number | undefined)[][]): string {
+  const cells = rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))));
+  if ([head, ...cells].every((r) => r.every((c) => PLAIN.test(c)))) return plainTable(head, cells);
+  // Anything else (✔, wide characters, colours) is measured by cli-table3, loaded only then.
+  const Table = createRequire(import.meta.url)('cli-table3') as typeof import('cli-table3');
   const t = new Table({ head, style: { head: [], border: [] }, wordWrap: true });
-  for (const r of rows) t.push(r.map((c) => (c === undefined ? '-' : String(c))));
+  for (const r of cells) t.push(r);
   return t.toString();
+}
+
+/**
+ * cli-table3's output for plain text, drawn directly: the workload tables of a 2,000-workload cluster take
+ * cli-table3 seconds and 100 MB (an options object per cell); this takes milliseconds. test/unit/render.test.ts
+ * holds the two equal.
+ */
+function plainTable(head: string[], rows: string[][]): string {
+  const all = head.length ? [head, ...rows] : rows;
+  const columns = Math.max(0, ...all.map((r) => r.length));
+  const widths = Array.from({ length: columns }, (_, i) => Math.max(0, ...all.map((r) => Math.max(...(r[i] ?? '').split('\n').map((l) => l.length)))));
+  const rule = (l: string, m: string, r: string) => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
+  const lines = (r: string[]) => {
+    const split = widths.map((_, i) => (r[i] ?? '').split('\n'));
+    const height = Math.max(...split.map((c) => c.length));
+    return Array.from({ length: height }, (_, j) => `│${split.map((c, i) => ` ${(c[j] ?? '').padEnd(widths[i]!)} `).join('│')}│`);
+  };
+  const out = [rule('┌', '┬', '┐')];
+  all.forEach((r, i) => {
+    if (i > 0) out.push(rule('├', '┼', '┤'));
+    out.push(...lines(r));
+  });
+  out.push(rule('└', '┴', '┘'));
+  return out.join('\n');
 }
 
 const mark = (s: string) => (s === 'ok' ? '✔' : s === 'warning' ? '⚠' : '✖');

@@ -25,12 +25,12 @@ export function judgeDataPlane(workloads: readonly DataPlaneWorkload[], version:
 export const workloadsToRestart = (facts: Pick<ClusterFacts, 'workloads' | 'pods'>, version: string) =>
   judgeDataPlane(discoverDataPlane(facts.workloads, facts.pods), version).filter((w) => w.decision === 'restart');
 
-/** One call for every workload and one for every pod, however many there are. */
+/** One call for every workload and one for every pod, however many there are (pods raw: see Kubectl.listRaw). */
 export async function liveDataPlane(kubectl: Kubectl, controlPlaneNamespace: string, namespace?: string, selector?: string): Promise<DataPlaneWorkload[]> {
   const scope = namespace ? { namespace } : { allNamespaces: true };
   const [workloads, pods] = await Promise.all([
     kubectl.list<Workload>('deployments,statefulsets,daemonsets', { ...scope, selector }),
-    kubectl.list<Pod>('pods', scope),
+    kubectl.listRaw<Pod>('pods', namespace ? { namespace } : {}),
   ]);
   const dataPlane = workloads.filter((w) => !(w.metadata.namespace === controlPlaneNamespace && CONTROL_PLANE.some((c) => c.name === w.metadata.name)));
   return discoverDataPlane(dataPlane, pods);
