@@ -63,10 +63,13 @@ export function explain(error: unknown, what: string): DaprupError {
 }
 
 export async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubectl: string; server: string }> {
+  // Both at once; a helm failure is still the one reported first.
+  const kubectlVersions = t.kubectl.versions();
+  kubectlVersions.catch(() => undefined);
   const helm = await t.helm.version().catch((e: unknown) => { throw asMissingTool(e, 'helm'); });
   let versions: { client: string; server: string };
   try {
-    versions = await t.kubectl.versions();
+    versions = await kubectlVersions;
   } catch (e) {
     if (e instanceof DaprupError) throw asMissingTool(e, 'kubectl');
     const err = explain(e, 'Reaching the cluster');
@@ -114,14 +117,20 @@ export async function findRelease(t: Tools, o: DiscoveryOptions): Promise<Releas
 /** Everything plan, upgrade and status need to know about the cluster, in a fixed small number of calls. */
 export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<ClusterFacts> {
   const versions = await toolVersions(t);
+  // The cluster answers: the reads that do not depend on the release (the longest at fleet scale) start now,
+  // beside `helm list`; their errors count only once the release is found.
+  const independent = Promise.all([
+    t.kubectl.clusterId(),
+    t.kubectl.list<Workload>('deployments,statefulsets,daemonsets', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : { allNamespaces: true }),
+    t.kubectl.listRaw<Pod>('pods', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : {}),
+  ]);
+  independent.catch(() => undefined);
   const release = await findRelease(t, o);
   const ns = release.namespace;
   try {
-    const [clusterId, userValues, workloads, pods, bundleObjects, config] = await Promise.all([
-      t.kubectl.clusterId(),
+    const [[clusterId, workloads, pods], userValues, bundleObjects, config] = await Promise.all([
+      independent,
       t.helm.userValues(release.name, ns),
-      t.kubectl.list<Workload>('deployments,statefulsets,daemonsets', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : { allNamespaces: true }),
-      t.kubectl.listRaw<Pod>('pods', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : {}),
       t.kubectl.list<Secret | ConfigMap>([`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`], { namespace: ns, ignoreNotFound: true }),
       t.kubectl.getOptional<K8sObject & { spec?: { mtls?: { enabled?: boolean } } }>('configurations.dapr.io', SYSTEM_CONFIGURATION, ns).catch(() => undefined),
     ]);
