@@ -43,7 +43,7 @@ export async function readCheckObjects(kubectl: Kubectl): Promise<CheckObjects> 
     for (const e of EXTRA) (out[e.key] as K8sObject[]).push(...items.filter((i) => i.kind === e.kind));
   };
   try {
-    assign(await kubectl.list<K8sObject>(EXTRA.map((e) => e.resource), { allNamespaces: true }));
+    assign(await kubectl.list<K8sObject>(EXTRA.map((e) => e.resource).join(','), { allNamespaces: true }));
   } catch {
     await Promise.all(EXTRA.map(async (e) => {
       try {

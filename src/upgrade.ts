@@ -43,7 +43,15 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
   try {
     unlock = await store.lock(key);
     lease.startRenewing();
+    const namespaceUid = await tools.kubectl.namespaceUid(release.namespace);
     let existing = unfinished(await store.read(key), await clusterJournal.read().catch((e: unknown) => { throw explain(e, 'Reading the run journal from the cluster'); }));
+    if (existing?.namespaceUid && existing.namespaceUid !== namespaceUid) {
+      // Dapr was reinstalled since that run: its steps say nothing about this installation.
+      run.log(`Ignoring unfinished run ${existing.runId}: it belongs to an earlier installation of ${release.namespace}.`);
+      const stale = store.open(key, existing);
+      await stale.finish('abandoned');
+      existing = undefined;
+    }
     if (existing && existing.target !== o.target) {
       if (!run.abandon) {
         throw refusal(`An unfinished run (${existing.runId}) is upgrading to ${existing.target}, not ${o.target}.`, `Finish it with daprup upgrade --to ${existing.target}, or pass --abandon to give it up.`);
@@ -77,7 +85,7 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
         throw new DaprupError('Upgrade not confirmed; nothing was changed.', 'Run again and confirm, or pass --yes.', ExitCode.confirmationNeeded);
       }
     }
-    const journal = existing ? store.open(key, existing) : store.create(key, runId, release.version, o.target, plan.planHash, release.revision);
+    const journal = existing ? store.open(key, existing) : store.create(key, runId, ctx.facts.release.version, o.target, plan.planHash, ctx.facts.release.revision, namespaceUid);
     journal.mirror = clusterJournal;
     journal.data.status = 'running';
     await journal.save();

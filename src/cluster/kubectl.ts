@@ -66,6 +66,10 @@ export class Kubectl {
     return ns.metadata.uid ?? 'unknown';
   }
 
+  async namespaceUid(name: string): Promise<string | undefined> {
+    return (await this.getOptional<K8sObject>('namespace', name))?.metadata.uid;
+  }
+
   private getArgs(resources: string | readonly string[], o: GetOptions): string[] {
     const args = ['get', ...(typeof resources === 'string' ? [resources] : resources), '-o', 'json'];
     if (o.allNamespaces) args.push('--all-namespaces');

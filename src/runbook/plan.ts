@@ -16,6 +16,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { imageTag, runtimeVersionOfTag } from '../dapr/chart.js';
+import { runChecks, type CheckResult } from '../dapr/checks/index.js';
+import { fallbackSupportedMinors, supportedMinorsFrom } from '../dapr/checks/versions.js';
 
 export interface PlannedStep {
   id: StepId;
@@ -38,6 +40,8 @@ export interface UpgradePlan {
   statefulSets: StatefulSetRecreation[];
   values: ValueChange[];
   workloads: { kind: string; namespace: string; name: string; sidecar: string; action: string }[];
+  /** Production checks of the cluster as it is now (`daprup check`): failures and warnings only. Advice, never a blocker. */
+  checks: CheckResult[];
   steps: PlannedStep[];
   changesPending: boolean;
   planHash: string;
@@ -79,7 +83,8 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
     };
   });
   // User values are kept; what changes is the chart's defaults, HA, and the user's own -f/--set.
-  const before = withoutTlsValues(await ctx.tools.helm.computedValues(f.release.name, f.release.namespace));
+  const computed = await ctx.tools.helm.computedValues(f.release.name, f.release.namespace);
+  const before = withoutTlsValues(computed);
   const values = diffValues(before, withoutTlsValues(await valuesAfter(ctx)));
   const changesPending = steps.some((s) => !s.skip && ['apply-crds', 'recreate-statefulsets', 'helm-upgrade', 'restart-data-plane'].includes(s.id));
   const hashInput = JSON.stringify({ target: ctx.options.target, from: ctx.verdict.current, ha: ctx.haAfter, chart: ctx.options.chart, set: ctx.options.set, files: ctx.options.valuesFiles });
@@ -94,9 +99,35 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
     statefulSets: await statefulSetsToRecreateNow(ctx),
     values,
     workloads,
+    checks: productionChecks(ctx, computed),
     steps,
     changesPending,
     planHash: createHash('sha256').update(hashInput).digest('hex').slice(0, 16),
   };
 }
 
+/** The trust bundle has its own section in the plan (and a failing bundle already refused the upgrade). */
+const SHOWN_ELSEWHERE = /^trust-bundle/;
+
+/**
+ * `daprup check` on the current cluster, from what prepare already read (one extra kubectl call there, none
+ * here). Fix commands name the target version; HA advice points at --enable-ha, or notes this upgrade turns it on.
+ */
+export function productionChecks(ctx: RunContext, values: Record<string, unknown>): CheckResult[] {
+  if (!ctx.checkObjects) return [];
+  try {
+    const supported = (ctx.chartVersions && supportedMinorsFrom(ctx.chartVersions, `chart repository index of ${ctx.options.chart}`)) || fallbackSupportedMinors();
+    const results = runChecks({ ...ctx.facts, ...ctx.checkObjects, values, supported, certWarnDays: ctx.options.certWarnDays, upgradeTo: ctx.options.target });
+    return results
+      .filter((r) => (r.severity === 'failure' || r.severity === 'warning') && !SHOWN_ELSEWHERE.test(r.id))
+      .sort((a, b) => Number(b.severity === 'failure') - Number(a.severity === 'failure'))
+      .map((r) => {
+        if (r.id !== 'control-plane-ha' && r.id !== 'control-plane-pdbs') return r;
+        return ctx.haAfter
+          ? { ...r, finding: `${r.finding} This upgrade turns HA on.` }
+          : { ...r, fix: `Add --enable-ha to this upgrade: daprup upgrade --to ${ctx.options.target} --enable-ha (recreates the placement StatefulSet).` };
+      });
+  } catch {
+    return []; // advice only: a check that cannot run must not stop a plan
+  }
+}

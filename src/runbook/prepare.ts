@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { readCheckObjects } from '../check.js';
 import type { ChartMetadata } from '../cluster/helm.js';
 import type { K8sObject, Workload } from '../cluster/k8s-types.js';
 import { DAPR_REPO, HA_VALUE } from '../dapr/chart.js';
@@ -44,7 +45,11 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
   const haAfter = options.ha ?? (getPath(facts.userValues, HA_VALUE) === true || facts.haEnabled);
 
   await mkdir(p.workDir, { recursive: true, mode: 0o700 });
-  const { chartDir, meta } = await fetchTargetChart(tools, options, p.workDir);
+  // The production checks' extra read runs alongside the chart fetch; a failure there never stops the upgrade.
+  const [{ chartDir, meta, chartVersions }, checkObjects] = await Promise.all([
+    fetchTargetChart(tools, options, p.workDir),
+    readCheckObjects(tools.kubectl).catch(() => undefined),
+  ]);
   const valueArgs = await templateValueArgs(options, facts.userValues, haAfter, p.workDir);
   let manifest: string;
   try {
@@ -56,7 +61,7 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
   const crdFiles = await chartCrdFiles(chartDir);
   const crds = await crdChanges(tools, crdFiles, chartDir);
 
-  return { tools, options, facts, verdict, workDir: p.workDir, chartDir, targetChart: meta, haAfter, rendered, crdFiles, crds, log: p.log };
+  return { tools, options, facts, verdict, workDir: p.workDir, chartDir, targetChart: meta, haAfter, rendered, crdFiles, crds, checkObjects, chartVersions, log: p.log };
 }
 
 /**
@@ -81,7 +86,7 @@ async function recoverPendingRelease(tools: Tools, release: { name: string; name
 }
 
 /** The repository behind `repo/chart`: added when it is Dapr's public one, refused otherwise. */
-async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string): Promise<{ chartDir: string; meta: ChartMetadata }> {
+async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string): Promise<{ chartDir: string; meta: ChartMetadata; chartVersions?: string[] }> {
   const { helm } = tools;
   const chartDir = join(workDir, 'chart');
   const pulledDir = join(chartDir, o.chart.split('/').at(-1)!);
@@ -89,6 +94,7 @@ async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string
     const meta = parseYaml(await readFile(join(pulledDir, 'Chart.yaml'), 'utf8')) as ChartMetadata;
     if (meta.version === o.target) return { chartDir: pulledDir, meta };
   }
+  let chartVersions: string[] | undefined;
   const isRepoRef = !o.chart.startsWith('oci://') && !o.chart.startsWith('.') && !o.chart.startsWith('/') && o.chart.includes('/');
   if (isRepoRef) {
     const repoName = o.chart.split('/')[0]!;
@@ -99,6 +105,7 @@ async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string
     }
     await helm.repoUpdate(repoName).catch((e: unknown) => { throw explain(e, `Updating Helm repository ${repoName}`); });
     const versions = await helm.searchVersions(o.chart);
+    chartVersions = versions.map((v) => v.version);
     const found = versions.find((v) => v.version === o.target);
     if (!found) {
       const sameMinor = versions.filter((v) => v.version.startsWith(o.target.split('.').slice(0, 2).join('.') + '.')).slice(0, 3).map((v) => v.version);
@@ -119,7 +126,7 @@ async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string
   if (appVersion !== o.target) {
     throw refusal(`Chart ${o.chart} ${o.target} runs Dapr ${appVersion || '(no APP VERSION)'}, not ${o.target}.`, 'Pick the chart version whose APP VERSION is the runtime you want (helm search repo dapr/dapr --versions).');
   }
-  return { chartDir: dir, meta };
+  return { chartDir: dir, meta, chartVersions };
 }
 
 /** The values `helm template` needs to render what `helm upgrade` will install (certificates aside). */

@@ -1,5 +1,6 @@
 // The upgrade as data: ordered steps with stable ids, each with a probe (already done?), a plan (what it
 // would run), an apply and a verify. Plan and upgrade walk the same steps; plan never calls apply.
+import type { CheckObjects } from '../check.js';
 import type { ChartMetadata } from '../cluster/helm.js';
 import type { Workload } from '../cluster/k8s-types.js';
 import type { ClusterFacts, Tools } from '../dapr/discovery.js';
@@ -42,6 +43,10 @@ export interface RunContext {
   rendered: Workload[];
   crdFiles: string[];
   crds: CrdChange[];
+  /** What the production checks read beyond the facts (undefined when that read failed: checks are advice). */
+  checkObjects?: CheckObjects;
+  /** Versions the chart repository lists, when prepare searched it (for the supported-minors check). */
+  chartVersions?: string[];
   journal?: Journal;
   log: (line: string) => void;
 }

@@ -64,6 +64,8 @@ export interface JournalData {
   planHash: string;
   /** The Helm revision when the run started: a later deployed revision at the target is this run's upgrade. */
   startRevision: number;
+  /** The Dapr namespace's uid: a journal of an earlier installation (namespace deleted and recreated) is stale. */
+  namespaceUid?: string;
   createdAt: string;
   updatedAt: string;
   status: 'running' | 'done' | 'failed' | 'abandoned';
@@ -155,11 +157,11 @@ export class JournalStore {
     return join(this.dir(key), 'runs', runId);
   }
 
-  create(key: JournalKey, runId: string, from: string, target: string, planHash: string, startRevision: number): Journal {
+  create(key: JournalKey, runId: string, from: string, target: string, planHash: string, startRevision: number, namespaceUid?: string): Journal {
     const now = new Date().toISOString();
     const steps = Object.fromEntries(STEP_IDS.map((id) => [id, { status: 'pending' }])) as Record<StepId, StepRecord>;
     const data: JournalData = {
-      schemaVersion: JOURNAL_SCHEMA, runId, ...key, from, target, planHash, startRevision, createdAt: now, updatedAt: now,
+      schemaVersion: JOURNAL_SCHEMA, runId, ...key, from, target, planHash, startRevision, namespaceUid, createdAt: now, updatedAt: now,
       status: 'running', steps, restarts: {}, runDir: this.runDir(key, runId),
     };
     return new Journal(this.file(key), data);

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { UpgradePlan } from '../runbook/plan.js';
 import type { BundleReport } from '../dapr/trust-bundle.js';
 import type { StatusReport } from '../status.js';
+import { renderCheckLines } from './check-render.js';
 
 // Plain ASCII (and line breaks): every character one column wide.
 const PLAIN = /^[\x20-\x7e\n]*$/;
@@ -70,6 +71,8 @@ export function renderPlan(p: UpgradePlan): string {
   out.push(p.values.length ? table(['value', 'now', 'after'], p.values.map((v) => [v.key, JSON.stringify(v.from), JSON.stringify(v.to)])) : '  (none)');
   out.push('', 'Dapr-enabled workloads:');
   out.push(p.workloads.length ? table(['kind', 'namespace', 'name', 'sidecar', 'action'], p.workloads.map((w) => [w.kind, w.namespace, w.name, w.sidecar, w.action])) : '  (none)');
+  out.push('', 'Production checks (advice for the cluster as it is now; they never block the upgrade; all of them: daprup check):');
+  out.push(...(p.checks.length ? renderCheckLines(p.checks) : ['  ✔ no failures or warnings']));
   out.push('', 'Steps:');
   p.steps.forEach((s, i) => {
     const flag = s.skip ? '[skip]' : s.destructive ? '[DESTRUCTIVE]' : '';

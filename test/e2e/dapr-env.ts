@@ -40,7 +40,7 @@ export async function kubectlJson<T>(e: DaprEnv, args: string[]): Promise<T> {
 }
 
 /** `helm install` as a user would, certificates from files and the sandbox's own injector standing in. */
-export async function installDapr(e: DaprEnv, version: string, o: { ha?: boolean } = {}): Promise<void> {
+export async function installDapr(e: DaprEnv, version: string, o: { ha?: boolean; set?: string[] } = {}): Promise<void> {
   const certs = join(e.work, 'install-certs');
   await mkdir(certs, { recursive: true, mode: 0o700 });
   await writeFile(join(certs, 'ca.crt'), e.bundle.rootCert);
@@ -55,6 +55,7 @@ export async function installDapr(e: DaprEnv, version: string, o: { ha?: boolean
     '--set', 'dapr_sidecar_injector.webhook.enabled=false',
     '--set', `${CUSTOM_VALUE.key}=${CUSTOM_VALUE.value}`,
     '--set', `global.ha.enabled=${o.ha ?? false}`,
+    ...(o.set ?? []).flatMap((s) => ['--set', s]),
     '--wait', '--timeout', '5m', '--kubeconfig', e.kubeconfig,
   ]);
 }
@@ -67,8 +68,8 @@ export async function resetCluster(e: DaprEnv): Promise<void> {
   if (crds.length) await kubectl(e, ['delete', ...crds, '--wait=true']);
 }
 
-export function runDaprup(e: DaprEnv, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return daprup([...args, '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', e.stateDir], { env: { ...e.env, ...extraEnv } });
+export function runDaprup(e: DaprEnv, args: string[], o: { stateDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return daprup([...args, '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', o.stateDir ?? e.stateDir], { env: { ...e.env, ...o.env } });
 }
 
 interface Obj { kind: string; metadata: { uid: string; namespace?: string; name: string; resourceVersion: string; ownerReferences?: { name: string }[] } }

@@ -5,7 +5,7 @@ import { selectorMatches, type Container, type Pod, type Workload } from '../../
 import { CONTROL_PLANE, HA_VALUE } from '../chart.js';
 import { getPath } from '../values.js';
 import { parseKubeQuantity } from './quantity.js';
-import { affected, listed, ok, type CheckInput, type CheckResult } from './types.js';
+import { affected, daprupUpgrade, listed, ok, type CheckInput, type CheckResult } from './types.js';
 
 const GROUP = 'control-plane';
 
@@ -33,13 +33,14 @@ export const PRIORITY_CLASS = 'system-cluster-critical';
 export const SCHEDULER_MIN_STORAGE = '16Gi';
 const SCHEDULER_CLAIM = 'dapr-scheduler-data-dir';
 
-/** The upgrade command that applies a Helm value while keeping every other value. */
-export const daprupSet = (input: Pick<CheckInput, 'release'>, ...sets: string[]) =>
-  `daprup upgrade --to ${input.release.version} ${sets.map((s) => `--set ${s}`).join(' ')}`;
+const daprupSet = (input: CheckInput, ...sets: string[]) => daprupUpgrade(input, ...sets.map((s) => `--set ${s}`));
 
 const workloadsOf = (input: CheckInput) =>
   CONTROL_PLANE.map((c) => ({ c, w: input.controlPlaneWorkloads.find((w) => w.kind === c.kind && w.metadata.name === c.name) }))
     .filter((x): x is { c: (typeof CONTROL_PLANE)[number]; w: Workload } => !!x.w);
+
+/** `dapr-operator`, or `dapr-operator/<container>` for a container not named after its component. */
+const containerName = (component: string, container: Container) => (container.name === component ? component : `${component}/${container.name}`);
 
 const mainContainer = (w: Workload): Container | undefined =>
   w.spec.template.spec.containers.find((c) => c.name === w.metadata.name) ?? w.spec.template.spec.containers[0];
@@ -67,7 +68,7 @@ export function checkReady(input: CheckInput): CheckResult {
     id: 'control-plane-ready', group: GROUP, severity: 'failure',
     finding: `Control plane not healthy: ${listed(problems)}.`,
     why: 'Without the operator, sentry, injector, placement and scheduler, sidecars cannot get certificates or components, new pods start without a sidecar, and actors, reminders and jobs stop.',
-    fix: `kubectl get pods -n ${input.release.namespace} and kubectl describe the failing pods; if a component is missing, reinstall it with helm upgrade (daprup upgrade --to ${input.release.version}).`,
+    fix: `kubectl get pods -n ${input.release.namespace} and kubectl describe the failing pods; if a component is missing, reinstall it with helm upgrade (${daprupUpgrade(input)}).`,
     affected: affected(problems),
   };
 }
@@ -79,7 +80,7 @@ export function checkHighAvailability(input: CheckInput): CheckResult {
     id: 'control-plane-ha', group: GROUP, severity: 'warning',
     finding: `HA is off: ${listed(single)} ${single.length === 1 ? 'runs' : 'run'} fewer than ${HA_REPLICAS} replicas.`,
     why: 'With one replica, a node drain, an eviction or a crash stops certificate issuing (sentry), sidecar injection (injector), component updates (operator) and actor placement until the pod is back.',
-    fix: `daprup upgrade --to ${input.release.version} --enable-ha (Helm value ${HA_VALUE}=true; daprup recreates the placement StatefulSet, whose raft-log volume is immutable).`,
+    fix: `${daprupUpgrade(input, '--enable-ha')} (Helm value ${HA_VALUE}=true; daprup recreates the placement StatefulSet, whose raft-log volume is immutable).`,
     affected: affected(single),
   };
 }
@@ -100,7 +101,7 @@ export function checkDisruptionBudgets(input: CheckInput): CheckResult {
     id: 'control-plane-pdbs', group: GROUP, severity: 'warning',
     finding: `No PodDisruptionBudget covers ${listed(missing)}.`,
     why: 'A node drain may then evict every replica of a component at once, which is exactly what HA is meant to survive.',
-    fix: `The chart renders <name>-disruption-budget for every component when ${HA_VALUE}=true (global.ha.disruption.maximumUnavailable, default 25%): daprup upgrade --to ${input.release.version} --enable-ha restores them; or create a PodDisruptionBudget selecting app=<component> in ${input.release.namespace}.`,
+    fix: `The chart renders <name>-disruption-budget for every component when ${HA_VALUE}=true (global.ha.disruption.maximumUnavailable, default 25%): ${daprupUpgrade(input, '--enable-ha')} restores them; or create a PodDisruptionBudget selecting app=<component> in ${input.release.namespace}.`,
     affected: affected(missing),
   };
 }
@@ -133,7 +134,7 @@ export function checkResourceRequests(input: CheckInput): CheckResult {
     for (const container of w.spec.template.spec.containers) {
       const lacks = (['cpu', 'memory'] as const).filter((r) => !container.resources?.requests?.[r]);
       if (!lacks.length) continue;
-      missing.push(`${c.name}/${container.name} (${lacks.join(', ')})`);
+      missing.push(`${containerName(c.name, container)} (${lacks.join(', ')})`);
       const key = VALUES_KEY[c.name]!;
       for (const r of lacks) sets.push(`${key}.resources.requests.${r}=${SUGGESTED_REQUESTS[c.name]![r]}`);
     }
@@ -155,7 +156,7 @@ export function checkMemoryLimits(input: CheckInput): CheckResult {
     for (const container of w.spec.template.spec.containers) {
       const limit = container.resources?.limits?.memory;
       if (!limit) continue;
-      limited.push(`${c.name}/${container.name} (${limit})`);
+      limited.push(`${containerName(c.name, container)} (${limit})`);
       sets.push(`${VALUES_KEY[c.name]}.resources.limits.memory=null`);
     }
   }

@@ -1,7 +1,7 @@
 // Observability checks: control-plane metrics (chart value global.prometheus.enabled, default true) and a
 // tracing configuration.
 import { getPath } from '../values.js';
-import { affected, ok, type CheckInput, type CheckResult } from './types.js';
+import { affected, daprupUpgrade, ok, type CheckInput, type CheckResult } from './types.js';
 
 const GROUP = 'observability';
 export const METRICS_VALUE = 'global.prometheus.enabled';
@@ -28,7 +28,7 @@ export function checkMetrics(input: CheckInput): CheckResult {
     id, group: GROUP, severity: 'warning',
     finding: `Metrics are off (${METRICS_VALUE}=false).`,
     why: 'Without metrics nobody sees certificate errors, injection failures or placement churn before users do, and the control plane cannot be sized from data.',
-    fix: `daprup upgrade --to ${input.release.version} --set ${METRICS_VALUE}=true, then scrape port global.prometheus.port (9090) with Prometheus.`,
+    fix: `${daprupUpgrade(input, `--set ${METRICS_VALUE}=true`)}, then scrape port global.prometheus.port (9090) with Prometheus.`,
   };
 }
 

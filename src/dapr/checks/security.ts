@@ -2,14 +2,14 @@
 // Components without scopes. Secret values are never read into a finding: only metadata item names are.
 import { SYSTEM_CONFIGURATION, TRUST_BUNDLE } from '../chart.js';
 import { checkTrustBundle, type BundleCheck } from '../trust-bundle.js';
-import { affected, listed, ok, type CheckInput, type CheckResult, type DaprComponent } from './types.js';
+import { affected, daprupUpgrade, listed, ok, type CheckInput, type CheckResult, type DaprComponent } from './types.js';
 
 const GROUP = 'security';
 
 export function checkMtls(input: CheckInput): CheckResult {
   const id = 'mtls';
   if (input.mtlsEnabled === true) return ok(id, GROUP, `mTLS is enabled (Configuration ${SYSTEM_CONFIGURATION}).`);
-  const fix = `daprup upgrade --to ${input.release.version} --set global.mtls.enabled=true (the chart writes it into Configuration ${SYSTEM_CONFIGURATION}), then restart the Dapr-enabled workloads (daprup restart --all).`;
+  const fix = `${daprupUpgrade(input, '--set global.mtls.enabled=true')} (the chart writes it into Configuration ${SYSTEM_CONFIGURATION}), then restart the Dapr-enabled workloads (daprup restart --all).`;
   if (input.mtlsEnabled === false) {
     return {
       id, group: GROUP, severity: 'failure',

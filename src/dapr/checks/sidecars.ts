@@ -4,7 +4,7 @@ import type { Workload } from '../../cluster/k8s-types.js';
 import { isDaprEnabled } from '../data-plane.js';
 import { getPath } from '../values.js';
 import { goValueWithKubeSuffix, parseDaprEnv, parseGoByteCount, parseKubeQuantity, toMiB } from './quantity.js';
-import { affected, listed, ok, type CheckInput, type CheckResult } from './types.js';
+import { affected, daprupUpgrade, listed, ok, type CheckInput, type CheckResult } from './types.js';
 
 const GROUP = 'sidecars';
 
@@ -39,7 +39,7 @@ export function checkSidecarResources(input: CheckInput): CheckResult {
     const missing = Object.entries(SIDECAR_RESOURCE_ANNOTATIONS).filter(([, key]) => !a[key]).map(([short]) => short);
     return missing.length ? [`${name(w)} (no ${missing.join(', ')})`] : [];
   });
-  if (!offenders.length) return ok(id, GROUP, `All ${all.length} Dapr-enabled workloads set sidecar CPU and memory requests and limits.`);
+  if (!offenders.length) return ok(id, GROUP, `Every Dapr-enabled workload (${all.length}) sets sidecar CPU and memory requests and limits.`);
   return {
     id, group: GROUP, severity: 'warning',
     finding: `${offenders.length} of ${all.length} Dapr-enabled workloads lack sidecar requests or limits: ${listed(offenders)}.`,
@@ -61,6 +61,7 @@ export function gomemlimitProblem(annotations: Record<string, string>): { proble
   const suggestion = `GOMEMLIMIT=${toMiB(limit * GOMEMLIMIT_BAND.target)}MiB`;
   const goText = parseDaprEnv(annotations[ANNOTATION_ENV]).GOMEMLIMIT;
   if (goText === undefined) return { problem: `no GOMEMLIMIT for its ${limitText} limit`, suggestion, severity: 'warning' };
+  if (goText === 'off') return { problem: 'GOMEMLIMIT=off disables the soft limit', suggestion, severity: 'warning' };
   const go = parseGoByteCount(goText);
   if (go === undefined) {
     const fixed = goValueWithKubeSuffix(goText);
@@ -81,7 +82,7 @@ export function checkGoMemLimit(input: CheckInput): CheckResult {
     const p = gomemlimitProblem(annotationsOf(w));
     return p ? [{ w, ...p }] : [];
   });
-  if (!problems.length) return ok(id, GROUP, `All ${limited.length} workloads with a sidecar memory limit set GOMEMLIMIT to about 90 % of it.`);
+  if (!problems.length) return ok(id, GROUP, `Every workload with a sidecar memory limit (${limited.length}) sets GOMEMLIMIT to about 90 % of it.`);
   const example = problems.find((p) => p.suggestion);
   return {
     id, group: GROUP, severity: problems.some((p) => p.severity === 'failure') ? 'failure' : 'warning',
@@ -103,7 +104,7 @@ export function checkSeccomp(input: CheckInput): CheckResult {
   const injector = input.controlPlaneWorkloads.find((w) => w.metadata.name === 'dapr-sidecar-injector');
   const dropEnv = injector?.spec.template.spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'SIDECAR_DROP_ALL_CAPABILITIES')?.value;
   const dropAll = dropEnv !== undefined ? dropEnv === 'true' : getPath(input.values ?? {}, 'dapr_sidecar_injector.sidecarDropALLCapabilities') === true;
-  if (!offenders.length && dropAll) return ok(id, GROUP, `All ${inRestricted.length} Dapr-enabled workloads in restricted namespaces give daprd a seccomp profile, and the injector drops ALL its capabilities.`);
+  if (!offenders.length && dropAll) return ok(id, GROUP, `Every Dapr-enabled workload in a restricted namespace (${inRestricted.length}) gives daprd a seccomp profile, and the injector drops ALL its capabilities.`);
   const findings = [
     ...(offenders.length ? [`${offenders.length} of ${inRestricted.length} workloads in restricted namespaces give daprd no seccomp profile: ${listed(offenders)}`] : []),
     ...(dropAll ? [] : ['the injector does not drop ALL capabilities from daprd']),
@@ -120,7 +121,7 @@ export function checkSeccomp(input: CheckInput): CheckResult {
   };
 }
 
-const daprupSetDrop = (input: CheckInput) => `daprup upgrade --to ${input.release.version} --set dapr_sidecar_injector.sidecarDropALLCapabilities=true`;
+const daprupSetDrop = (input: CheckInput) => daprupUpgrade(input, '--set dapr_sidecar_injector.sidecarDropALLCapabilities=true');
 
 export function checkServiceAccountToken(input: CheckInput): CheckResult {
   const id = 'sidecar-service-account-token';

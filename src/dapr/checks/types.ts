@@ -80,6 +80,8 @@ export interface CheckInput extends Pick<ClusterFacts, 'release' | 'workloads' |
   unreadable?: string[];
   certWarnDays: number;
   now?: Date;
+  /** The version fix commands upgrade to (`daprup upgrade --to V ...`): the installed one, or a plan's target. */
+  upgradeTo?: string;
 }
 
 export function affected(names: readonly string[]): { count: number; names: string[] } {
@@ -91,5 +93,9 @@ export function listed(names: readonly string[], max = 5): string {
   if (names.length <= max) return names.join(', ');
   return `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 }
+
+/** `daprup upgrade --to V [args]`: applies a Helm value while keeping every other value. */
+export const daprupUpgrade = (input: Pick<CheckInput, 'release' | 'upgradeTo'>, ...args: string[]) =>
+  ['daprup upgrade --to', input.upgradeTo ?? input.release.version, ...args].join(' ');
 
 export const ok = (id: string, group: CheckGroup, finding: string): CheckResult => ({ id, group, severity: 'ok', finding, why: '', fix: '' });

@@ -1,0 +1,157 @@
+// Faults injected into real runs against the sandbox control plane: daprup killed at every step boundary,
+// a resume on a machine without the local journal, a second run while one holds the Lease, a stale Lease,
+// and helm killed mid-upgrade leaving the release pending-upgrade. Each ends where an uninterrupted run ends.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deploySampleApps } from '../sandbox/sample-apps.js';
+import { HELM_FLAVOURS, REPO_ROOT } from '../support/tools.js';
+import {
+  createDaprEnv, CUSTOM_VALUE, helm, helmHistory, installDapr, kubectlJson, NAMESPACE, pods, resetCluster,
+  revisionsPerWorkload, runDaprup, snapshotCluster, trustBundleData, type DaprEnv,
+} from './dapr-env.js';
+
+const DAPR_WORKLOADS = ['apps-a/orders', 'apps-a/checkout', 'apps-b/inventory', 'apps-b/ledger', 'apps-c/node-agent'];
+const STEP_TITLES = [
+  'Preflight: tools, cluster, release, version policy, permissions',
+  'Export and check the trust bundle',
+  'Back up Helm values and Dapr resources',
+  'helm upgrade the control plane',
+  'Wait for the control plane at the target version',
+  'Restart Dapr-enabled workloads',
+  'Verify control plane and sidecars',
+];
+
+function startUpgrade(e: DaprEnv, args: string[], stateDir = e.stateDir): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  // Its own process group: a killed CI job or a Ctrl-C takes daprup and the helm/kubectl it started.
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'upgrade', ...args, '--yes',
+    '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', stateDir], { env: { ...e.env, CI: 'true' }, detached: true });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  return { child, output: () => out, exit: new Promise((r) => child.on('exit', (code) => r(code))) };
+}
+
+async function killWhen(run: ReturnType<typeof startUpgrade>, pattern: RegExp): Promise<boolean> {
+  for (let i = 0; i < 1200 && run.child.exitCode === null; i++) {
+    if (pattern.test(run.output())) {
+      process.kill(-run.child.pid!, 'SIGKILL');
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+/** What an uninterrupted run ends with. */
+async function expectUpgraded(e: DaprEnv, target: string, revisionsBefore: Record<string, number>, bundle: string) {
+  const all = await pods(e);
+  for (const p of all.filter((x) => x.namespace === NAMESPACE)) expect(p.images.every((i) => i.endsWith(`:${target}`)), p.name).toBe(true);
+  for (const p of all.filter((x) => x.daprd && x.app !== 'payments-legacy')) expect(p.daprd, p.name).toBe(target);
+  expect(await trustBundleData(e)).toBe(bundle);
+  const values = JSON.parse(await helm(e, ['get', 'values', 'dapr', '-n', NAMESPACE, '-o', 'json', '--kubeconfig', e.kubeconfig]));
+  expect(values.dapr_operator.logLevel).toBe(CUSTOM_VALUE.value);
+  const after = await revisionsPerWorkload(e);
+  for (const w of DAPR_WORKLOADS) expect(after[w], `${w} restarted exactly once`).toBe(revisionsBefore[w]! + 1);
+  expect(after['apps-c/plain-web']).toBe(revisionsBefore['apps-c/plain-web']);
+}
+
+async function freshInstall(e: DaprEnv) {
+  await resetCluster(e);
+  await installDapr(e, '1.16.18');
+  await deploySampleApps(e.flavour.kubectl, e.kubeconfig);
+  return { revisions: await revisionsPerWorkload(e), bundle: await trustBundleData(e) };
+}
+
+// The fault matrix alternates helm majors to cover both without doubling the run time.
+describe('faults', () => {
+  const envs: DaprEnv[] = [];
+  beforeAll(async () => {
+    for (const f of HELM_FLAVOURS) envs.push(await createDaprEnv(f, inject('kubeconfig')));
+  });
+  afterAll(async () => { for (const e of envs) await e.repo.stop(); });
+
+  it.each(STEP_TITLES.map((t, i) => [t, i] as const))('SIGKILL when "%s" starts, then the same command completes', async (title, i) => {
+    const e = envs[i % envs.length]!;
+    const { revisions, bundle } = await freshInstall(e);
+    const run = startUpgrade(e, ['--to', '1.16.19', '--concurrency', '1']);
+    const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(await killWhen(run, new RegExp(`❯ ${escaped}`)), run.output()).toBe(true);
+    await run.exit;
+    // Killed inside helm-upgrade, helm dies too and leaves the release pending-upgrade: consent to roll back.
+    const again = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes', '--recover-pending']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    await expectUpgraded(e, '1.16.19', revisions, bundle);
+  });
+
+  it('resumes on another machine (no local journal) from the ConfigMap, re-reading the certificates', async () => {
+    const e = envs[1]!;
+    const { revisions, bundle } = await freshInstall(e);
+    const run = startUpgrade(e, ['--to', '1.16.19', '--concurrency', '1']);
+    expect(await killWhen(run, /restarted (deployment|statefulset|daemonset)\//)).toBe(true);
+    await run.exit;
+    const cm = await kubectlJson<{ metadata: { annotations: Record<string, string> }; data: Record<string, string> }>(e, ['get', 'configmap', 'daprup-run-dapr', '-n', NAMESPACE]);
+    expect(cm.metadata.annotations['daprup.io/schema-version']).toBe('1');
+    expect(JSON.stringify(cm.data)).not.toMatch(/PRIVATE KEY|LS0tLS1CRUdJTi/);
+    // A fresh CI runner: another state directory, nothing local.
+    const again = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes'], { stateDir: join(e.work, 'other-machine') });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain('resumed');
+    await expectUpgraded(e, '1.16.19', revisions, bundle);
+  });
+
+  it('a second upgrade while one runs is refused with the holder and changes nothing; a stale Lease is taken over', async () => {
+    const e = envs[0]!;
+    await freshInstall(e);
+    const run = startUpgrade(e, ['--to', '1.16.19', '--concurrency', '1']);
+    for (let i = 0; i < 400 && !/❯ Export and check/.test(run.output()); i++) await new Promise((r) => setTimeout(r, 25));
+    const second = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes']);
+    expect(second.code).toBe(3);
+    expect(second.stderr).toMatch(/Another daprup run holds the lease for release dapr in dapr-system: \S+\/\d+, run \S+, renewed \d+s ago\./);
+    expect(await run.exit).toBe(0);
+
+    // A Lease left by a run on another machine that stopped renewing two minutes ago.
+    const old = new Date(Date.now() - 120_000).toISOString().replace(/Z$/, '000Z');
+    const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'daprup-dapr', namespace: NAMESPACE, annotations: { 'daprup.io/run-id': 'gone-run' } }, spec: { holderIdentity: 'ci-runner-7/4242', leaseDurationSeconds: 30, acquireTime: old, renewTime: old } };
+    await runToolInput(e, ['create', '-f', '-'], JSON.stringify(lease));
+    const third = await runDaprup(e, ['upgrade', '--to', '1.17.2', '--yes']);
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stderr).toMatch(/Took over the lease of run gone-run \(ci-runner-7\/4242\), last renewed 1[12]\ds ago\./);
+  });
+
+  it('helm killed during helm upgrade leaves pending-upgrade: refused without consent, recovered with --recover-pending', async () => {
+    const e = envs[1]!;
+    const { revisions, bundle } = await freshInstall(e);
+    // A helm upgrade that can never become ready (an unschedulable operator), killed while it waits.
+    const hung = spawn(e.flavour.helm, ['upgrade', 'dapr', 'dapr/dapr', '--version', '1.16.18', '-n', NAMESPACE, '--reuse-values',
+      '--set', 'dapr_operator.resources.requests.cpu=100000', '--wait', '--timeout', '5m', '--kubeconfig', e.kubeconfig], { env: e.env });
+    for (let i = 0; i < 400; i++) {
+      if ((await helmHistory(e)).at(-1)?.status === 'pending-upgrade') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    hung.kill('SIGKILL');
+    expect((await helmHistory(e)).at(-1)?.status).toBe('pending-upgrade');
+
+    const before = await snapshotCluster(e);
+    const refused = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('is stuck in pending-upgrade');
+    expect(refused.stderr).toMatch(/Hint: .*helm rollback dapr 1 -n dapr-system.*--recover-pending/);
+    expect(await snapshotCluster(e)).toEqual(before);
+
+    const recovered = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes', '--recover-pending']);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(recovered.stderr).toContain('Rolling back dapr to revision 1');
+    await expectUpgraded(e, '1.16.19', revisions, bundle);
+  });
+});
+
+function runToolInput(e: DaprEnv, args: string[], input: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(e.flavour.kubectl, ['--kubeconfig', e.kubeconfig, ...args], { env: e.env });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(err))));
+    c.stdin.end(input);
+  });
+}
