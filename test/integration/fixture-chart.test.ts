@@ -227,6 +227,27 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     expect(find(objs, 'Configuration', 'daprsystem').spec.mtls.enabled).toBe(false);
   });
 
+  it('renders the production knobs daprup check reads: priority class and its quota, watchdog, HA anti-affinity', async () => {
+    const defaults = await render('1.16.19');
+    const operatorArgs = (objs: K8sObject[]) => find(objs, 'Deployment', 'dapr-operator').spec.template.spec.containers[0].args.join(' ');
+    expect(operatorArgs(defaults)).toContain('--watch-interval 0');
+    expect(defaults.map((o) => o.kind)).not.toContain('ResourceQuota');
+    expect(find(defaults, 'Deployment', 'dapr-operator').spec.template.spec.priorityClassName).toBeUndefined();
+    expect(find(defaults, 'Deployment', 'dapr-operator').spec.template.spec.affinity).toBeUndefined();
+
+    const tuned = await render('1.16.19', '--set', 'global.ha.enabled=true', '--set', 'global.priorityClassName=system-cluster-critical',
+      '--set', 'dapr_operator.watchInterval=1m', '--set', 'global.ha.topologyKey=kubernetes.io/hostname');
+    expect(operatorArgs(tuned)).toContain('--watch-interval 1m');
+    for (const name of [...DEPLOYMENTS, ...STATEFULSETS]) {
+      const spec = find(tuned, (DEPLOYMENTS as readonly string[]).includes(name) ? 'Deployment' : 'StatefulSet', name).spec.template.spec;
+      expect(spec.priorityClassName, name).toBe('system-cluster-critical');
+      expect(spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm, name).toEqual({ labelSelector: { matchLabels: { app: name } }, topologyKey: 'kubernetes.io/hostname' });
+    }
+    expect(find(tuned, 'ResourceQuota', 'system-critical-quota').spec.scopeSelector.matchExpressions).toEqual([{ operator: 'In', scopeName: 'PriorityClass', values: ['system-cluster-critical'] }]);
+    const required = await render('1.16.19', '--set', 'global.ha.enabled=true', '--set', 'global.ha.podAntiAffinityPolicy=requiredDuringSchedulingIgnoredDuringExecution');
+    expect(find(required, 'Deployment', 'dapr-sentry').spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([{ labelSelector: { matchLabels: { app: 'dapr-sentry' } }, topologyKey: 'topology.kubernetes.io/zone' }]);
+  });
+
   it('ships the CRDs in crds/ of the pulled chart, with 1.17 adding a CRD and a Configuration field', async () => {
     const crdsOf = async (version: string) => {
       const dest = join(home, `pull-${version}`);
