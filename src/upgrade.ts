@@ -5,6 +5,7 @@ import { DaprupError, ExitCode, refusal } from './errors.js';
 import { executeRunbook, type ExecuteHooks } from './runbook/execute.js';
 import { buildPlan, type UpgradePlan } from './runbook/plan.js';
 import { prepareRun } from './runbook/prepare.js';
+import { preflight } from './runbook/steps/preflight.js';
 import type { UpgradeOptions } from './runbook/types.js';
 import { ClusterJournal, JournalStore, type JournalData } from './state/journal.js';
 import { RunLease } from './state/lease.js';
@@ -85,9 +86,12 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
         throw new DaprupError('Upgrade not confirmed; nothing was changed.', 'Run again and confirm, or pass --yes.', ExitCode.confirmationNeeded);
       }
     }
+    // Permissions are checked before the journal is written: a refusal leaves the cluster as it was.
+    if (!resumed) await preflight.apply(ctx, () => {});
     const journal = existing ? store.open(key, existing) : store.create(key, runId, ctx.facts.release.version, o.target, plan.planHash, ctx.facts.release.revision, namespaceUid);
     journal.mirror = clusterJournal;
     journal.data.status = 'running';
+    if (!resumed) journal.data.steps.preflight = { status: 'done', finishedAt: new Date().toISOString() };
     await journal.save();
     ctx.journal = journal;
     await executeRunbook(ctx, journal, run.hooks, undefined, () => {

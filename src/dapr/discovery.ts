@@ -67,11 +67,17 @@ export async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubec
   const kubectlVersions = t.kubectl.versions();
   kubectlVersions.catch(() => undefined);
   const helm = await t.helm.version().catch((e: unknown) => { throw asMissingTool(e, 'helm'); });
+  if (helm.major < 3 || (helm.major === 3 && helm.minor < 8)) {
+    throw refusal(`helm ${helm.raw} is too old: daprup needs helm 3.8 or newer (the Dapr chart is an apiVersion v2 chart).`, 'Install helm 3.8+ or helm 4, or point --helm at it.');
+  }
   let versions: { client: string; server: string };
   try {
     versions = await kubectlVersions;
   } catch (e) {
     if (e instanceof DaprupError) throw asMissingTool(e, 'kubectl');
+    const stderr = String((e as CommandError).stderr ?? '');
+    const context = /context "?([^"\s]+)"? (was not found|does not exist)/.exec(stderr);
+    if (context) throw usageError(`The kube context "${context[1]}" does not exist in your kubeconfig.`, 'List the contexts with kubectl config get-contexts and pass one with --kube-context.');
     const err = explain(e, 'Reaching the cluster');
     throw new DaprupError(err.message, hintFor(String((e as CommandError).stderr)) ?? 'Check --kube-context / --kubeconfig, and that the API server is up.', ExitCode.stepFailed);
   }

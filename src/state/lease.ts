@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { K8sObject } from '../cluster/k8s-types.js';
 import type { Kubectl } from '../cluster/kubectl.js';
+import { explain } from '../dapr/discovery.js';
 import { refusal } from '../errors.js';
 
 export const LEASE_DURATION_SECONDS = 30;
@@ -58,7 +59,8 @@ export class RunLease {
     if (!existing) {
       try {
         return new RunLease(kubectl, await kubectl.create<Lease>(fresh));
-      } catch {
+      } catch (e) {
+        if (!/AlreadyExists/.test(String((e as { stderr?: string }).stderr))) throw explain(e, `Creating the run Lease ${name} in ${o.namespace}`);
         throw refusal(`Another daprup run took the lease for release ${o.release} in ${o.namespace} a moment ago.`, 'Wait for it to finish (`daprup status` shows the run).');
       }
     }
@@ -78,7 +80,8 @@ export class RunLease {
     try {
       const lease = await kubectl.replace<Lease>({ ...fresh, metadata: { ...fresh.metadata, resourceVersion: existing.metadata.resourceVersion } });
       return new RunLease(kubectl, lease, tookOver);
-    } catch {
+    } catch (e) {
+      if (!/Conflict|the object has been modified/i.test(String((e as { stderr?: string }).stderr))) throw explain(e, `Taking over the run Lease ${name} in ${o.namespace}`);
       throw refusal(`Another daprup run took the lease for release ${o.release} in ${o.namespace} a moment ago.`, 'Wait for it to finish (`daprup status` shows the run).');
     }
   }

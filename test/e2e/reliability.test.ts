@@ -12,14 +12,21 @@ import {
 } from './dapr-env.js';
 
 const DAPR_WORKLOADS = ['apps-a/orders', 'apps-a/checkout', 'apps-b/inventory', 'apps-b/ledger', 'apps-c/node-agent'];
-const STEP_TITLES = [
-  'Preflight: tools, cluster, release, version policy, permissions',
-  'Export and check the trust bundle',
-  'Back up Helm values and Dapr resources',
-  'helm upgrade the control plane',
-  'Wait for the control plane at the target version',
-  'Restart Dapr-enabled workloads',
-  'Verify control plane and sidecars',
+// Each step as it starts (listr prints "❯ <title>"). preflight and check-chart finish before the journal is
+// written (nothing to interrupt there); apply-crds and recreate-statefulsets only run in a minor upgrade that
+// enables HA, which a patch upgrade skips.
+const PATCH = ['--to', '1.16.19'];
+const MINOR_HA = ['--to', '1.17.2', '--enable-ha'];
+const FAULTS: [string, string[]][] = [
+  ['Export and check the trust bundle', PATCH],
+  ['Back up Helm values and Dapr resources', PATCH],
+  ['Apply the CRDs from the target chart', MINOR_HA],
+  ['Recreate StatefulSets whose immutable fields change', MINOR_HA],
+  ['helm upgrade the control plane', PATCH],
+  ['helm upgrade the control plane', MINOR_HA],
+  ['Wait for the control plane at the target version', PATCH],
+  ['Restart Dapr-enabled workloads', PATCH],
+  ['Verify control plane and sidecars', PATCH],
 ];
 
 function startUpgrade(e: DaprEnv, args: string[], stateDir = e.stateDir): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
@@ -71,17 +78,22 @@ describe('faults', () => {
   });
   afterAll(async () => { for (const e of envs) await e.repo.stop(); });
 
-  it.each(STEP_TITLES.map((t, i) => [t, i] as const))('SIGKILL when "%s" starts, then the same command completes', async (title, i) => {
+  it.each(FAULTS.map(([t, args], i) => [t, args.join(' '), args, i] as const))('SIGKILL when "%s" starts (%s), then the same command completes', async (title, _shown, args, i) => {
     const e = envs[i % envs.length]!;
     const { revisions, bundle } = await freshInstall(e);
-    const run = startUpgrade(e, ['--to', '1.16.19', '--concurrency', '1']);
+    const target = args[1]!;
+    const run = startUpgrade(e, [...args, '--concurrency', '1']);
     const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     expect(await killWhen(run, new RegExp(`❯ ${escaped}`)), run.output()).toBe(true);
     await run.exit;
     // Killed inside helm-upgrade, helm dies too and leaves the release pending-upgrade: consent to roll back.
-    const again = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes', '--recover-pending']);
+    const again = await runDaprup(e, ['upgrade', ...args, '--yes', '--recover-pending']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
-    await expectUpgraded(e, '1.16.19', revisions, bundle);
+    await expectUpgraded(e, target, revisions, bundle);
+    if (args.includes('--enable-ha')) {
+      const placement = await kubectlJson<{ status: { readyReplicas: number } }>(e, ['get', 'statefulset', 'dapr-placement-server', '-n', NAMESPACE]);
+      expect(placement.status.readyReplicas).toBe(3);
+    }
   });
 
   it('resumes on another machine (no local journal) from the ConfigMap, re-reading the certificates', async () => {
