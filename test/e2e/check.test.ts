@@ -110,7 +110,6 @@ describe('daprup check with helm4', () => {
     expect(text.stdout).toContain(`  ✖ Plaintext secrets in Component metadata: ${APP_NS}/statestore (redisPassword).`);
     expect(text.stdout).toMatch(/\n {2}⚠ HA is off: .*\n {6}why: .*\n {6}fix: daprup upgrade --to 1\.16\.19 --enable-ha/);
     expect(text.stdout).toContain('Status: failed (exit 1).');
-    console.log(`daprup check (poor install):\n${text.stdout}`);
 
     // The plan carries the same advice (failures and warnings), suggests --enable-ha, and is not blocked by it.
     const plan = await runDaprup(e, ['plan', '--to', '1.16.19', '--json']);
@@ -145,6 +144,5 @@ describe('daprup check with helm4', () => {
     const text = await runDaprup(e, ['check', '--strict']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('Status: passed.');
-    console.log(`daprup check (tuned install):\n${text.stdout}`);
   });
 });
