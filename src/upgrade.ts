@@ -39,10 +39,11 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
   const key = { clusterId, namespace: release.namespace, release: release.name };
   const store = new JournalStore(run.stateDir);
   const clusterJournal = new ClusterJournal(tools.kubectl, release.namespace, release.name);
-  const lease = await RunLease.acquire(tools.kubectl, { namespace: release.namespace, release: release.name, runId: store.newRunId(), log: run.log });
-  let unlock: (() => Promise<void>) | undefined;
+  // The local lock first: a state directory that cannot be written is found before the cluster is touched.
+  const unlock = await store.lock(key);
+  let lease: RunLease | undefined;
   try {
-    unlock = await store.lock(key);
+    lease = await RunLease.acquire(tools.kubectl, { namespace: release.namespace, release: release.name, runId: store.newRunId(), log: run.log });
     lease.startRenewing();
     const namespaceUid = await tools.kubectl.namespaceUid(release.namespace);
     let existing = unfinished(await store.read(key), await clusterJournal.read().catch((e: unknown) => { throw explain(e, 'Reading the run journal from the cluster'); }));
@@ -95,12 +96,12 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
     await journal.save();
     ctx.journal = journal;
     await executeRunbook(ctx, journal, run.hooks, undefined, () => {
-      if (lease.lost) throw refusal('Another daprup run took over this run\'s lease.', 'Let that run finish; check `daprup status`.');
+      if (lease?.lost) throw refusal('Another daprup run took over this run\'s lease.', 'Let that run finish; check `daprup status`.');
     });
     return { plan, runId, resumed, nothingToDo: false };
   } finally {
-    await unlock?.().catch(() => undefined);
-    await lease.release();
+    await lease?.release();
+    await unlock().catch(() => undefined);
   }
 }
 
