@@ -68,8 +68,43 @@ export async function resetCluster(e: DaprEnv): Promise<void> {
   if (crds.length) await kubectl(e, ['delete', ...crds, '--wait=true']);
 }
 
-export function runDaprup(e: DaprEnv, args: string[], o: { stateDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return daprup([...args, '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', o.stateDir ?? e.stateDir], { env: { ...e.env, ...o.env } });
+/** Everything daprup printed in this test file, for the secret scan. */
+export const OUTPUTS: string[] = [];
+
+export async function runDaprup(e: DaprEnv, args: string[], o: { stateDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const r = await daprup([...args, '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', o.stateDir ?? e.stateDir], { env: { ...e.env, ...o.env } });
+  OUTPUTS.push(r.stdout, r.stderr);
+  return r;
+}
+
+/**
+ * Where the issuer private key appears: in PEM, in base64 (Secret data) or as a line of its body. It may be
+ * only in 0600 `issuer.key` files in 0700 directories; anything else (output, journals local or in the
+ * cluster, plans, backups, logs) is a leak.
+ */
+export async function findKeyLeaks(e: DaprEnv, roots: string[], extraTexts: string[] = []): Promise<{ leaks: string[]; keyFiles: string[] }> {
+  const { readdir, readFile, stat } = await import('node:fs/promises');
+  const pem = e.bundle.issuerKey.trim();
+  const body = pem.split('\n')[1]!;
+  const needles = [pem, Buffer.from(pem).toString('base64').slice(0, 60), body];
+  const hit = (text: string) => needles.some((n) => text.includes(n));
+  const leaks: string[] = [];
+  const keyFiles: string[] = [];
+  for (const root of roots) {
+    const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const d of entries) {
+      if (!d.isFile()) continue;
+      const path = join(d.parentPath, d.name);
+      if (!hit(await readFile(path, 'utf8'))) continue;
+      const [file, dir] = [await stat(path), await stat(d.parentPath)];
+      if (d.name === 'issuer.key' && (file.mode & 0o777) === 0o600 && (dir.mode & 0o777) === 0o700) keyFiles.push(path);
+      else leaks.push(`${path} (mode ${(file.mode & 0o777).toString(8)}, dir ${(dir.mode & 0o777).toString(8)})`);
+    }
+  }
+  OUTPUTS.concat(extraTexts).forEach((t, i) => { if (hit(t)) leaks.push(`output #${i}: ${t.slice(0, 120)}`); });
+  const journal = await kubectl(e, ['get', 'configmap', 'daprup-run-dapr', '-n', NAMESPACE, '-o', 'json', '--ignore-not-found']);
+  if (hit(journal)) leaks.push('ConfigMap daprup-run-dapr');
+  return { leaks, keyFiles };
 }
 
 interface Obj { kind: string; metadata: { uid: string; namespace?: string; name: string; resourceVersion: string; ownerReferences?: { name: string }[] } }

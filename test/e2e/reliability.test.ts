@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deploySampleApps } from '../sandbox/sample-apps.js';
 import { HELM_FLAVOURS, REPO_ROOT } from '../support/tools.js';
 import {
-  createDaprEnv, CUSTOM_VALUE, helm, helmHistory, installDapr, kubectlJson, NAMESPACE, pods, resetCluster,
+  createDaprEnv, CUSTOM_VALUE, findKeyLeaks, helm, helmHistory, installDapr, kubectlJson, NAMESPACE, pods, resetCluster,
   revisionsPerWorkload, runDaprup, snapshotCluster, trustBundleData, type DaprEnv,
 } from './dapr-env.js';
 
@@ -29,6 +29,8 @@ const FAULTS: [string, string[]][] = [
   ['Verify control plane and sidecars', PATCH],
 ];
 
+const FAULT_OUTPUTS: string[] = [];
+
 function startUpgrade(e: DaprEnv, args: string[], stateDir = e.stateDir): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   // Its own process group: a killed CI job or a Ctrl-C takes daprup and the helm/kubectl it started.
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'upgrade', ...args, '--yes',
@@ -36,7 +38,7 @@ function startUpgrade(e: DaprEnv, args: string[], stateDir = e.stateDir): { chil
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
-  return { child, output: () => out, exit: new Promise((r) => child.on('exit', (code) => r(code))) };
+  return { child, output: () => out, exit: new Promise((r) => child.on('exit', (code) => { FAULT_OUTPUTS.push(out); r(code); })) };
 }
 
 async function killWhen(run: ReturnType<typeof startUpgrade>, pattern: RegExp): Promise<boolean> {
@@ -155,6 +157,20 @@ describe('faults', () => {
     expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
     expect(recovered.stderr).toContain('Rolling back dapr to revision 1');
     await expectUpgraded(e, '1.16.19', revisions, bundle);
+  });
+
+  it('leaks the issuer private key nowhere: output, journals (local and in-cluster), plans, backups', async () => {
+    const keyFiles: string[] = [];
+    for (const e of envs) {
+      const plan = await runDaprup(e, ['plan', '--to', '1.17.2', '--json', '--out', join(e.work, 'state', 'plan.json')]);
+      expect(plan.code, plan.stderr).toBe(0);
+      const found = await findKeyLeaks(e, [e.stateDir, join(e.work, 'other-machine')], FAULT_OUTPUTS);
+      expect(found.leaks).toEqual([]);
+      keyFiles.push(...found.keyFiles);
+    }
+    // The only copies: exported for helm --set-file, 0600 in the 0700 certs directory of a run.
+    expect(keyFiles.length).toBeGreaterThan(0);
+    expect(keyFiles.every((f) => /\/runs\/[^/]+\/certs\/issuer\.key$/.test(f))).toBe(true);
   });
 });
 
