@@ -1,5 +1,5 @@
 // Adapter for kubectl: typed methods that build argument arrays and parse `-o json`.
-import type { CommandRunner } from './runner.js';
+import { CommandError, type CommandResult, type CommandRunner, type RunOptions } from './runner.js';
 import type { K8sObject, List } from './k8s-types.js';
 
 export interface KubeTarget {
@@ -26,6 +26,15 @@ const API_LISTS = {
 } as const;
 export type RawListResource = keyof typeof API_LISTS;
 
+/** Errors that say the API server is unreachable for now, not that the request was wrong. */
+const TRANSIENT = /Unable to connect to the server|connection refused|connection reset|i\/o timeout|TLS handshake timeout|unexpected EOF|Client\.Timeout exceeded|http2: client connection lost|the server is currently unable to handle the request|the server was unable to return a response|etcdserver: request timed out|ServiceUnavailable|net\/http: request canceled/;
+
+/** A read that gets no answer in this time is abandoned and retried (a stopped API server accepts and hangs). */
+const READ_TIMEOUT_MS = 30_000;
+
+/** How long reads keep retrying an unreachable API server ($DAPRUP_API_RETRY_SECONDS, default 60). */
+const retryBudgetMs = () => Number(process.env.DAPRUP_API_RETRY_SECONDS ?? 60) * 1000;
+
 export class Kubectl {
   constructor(
     private readonly runner: CommandRunner,
@@ -49,8 +58,24 @@ export class Kubectl {
     return [this.binary, ...this.argv(...args)];
   }
 
+  /**
+   * A read that survives a short API server outage: retried with backoff while the error is transient.
+   * Writes are never retried here: a lost answer could mean a restart happened; the journal decides that.
+   */
+  private async read(args: string[], options: RunOptions = {}): Promise<CommandResult> {
+    const deadline = Date.now() + retryBudgetMs();
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 8000)) {
+      try {
+        return await this.runner.run(this.binary, this.argv(...args), { timeoutMs: READ_TIMEOUT_MS, ...options });
+      } catch (e) {
+        if (!(e instanceof CommandError) || !TRANSIENT.test(e.stderr) || Date.now() + delay > deadline) throw e;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
   private async json<T>(args: string[]): Promise<T> {
-    const { stdout } = await this.runner.run(this.binary, this.argv(...args));
+    const { stdout } = await this.read(args);
     return JSON.parse(stdout) as T;
   }
 
@@ -84,7 +109,7 @@ export class Kubectl {
   }
 
   async list<T extends K8sObject>(resources: string | readonly string[], o: GetOptions = {}): Promise<T[]> {
-    const { stdout } = await this.runner.run(this.binary, this.argv(...this.getArgs(resources, o)));
+    const { stdout } = await this.read(this.getArgs(resources, o));
     // --ignore-not-found prints nothing at all when nothing matched.
     return stdout.trim() ? ((JSON.parse(stdout) as List<T>).items ?? []) : [];
   }
@@ -104,7 +129,7 @@ export class Kubectl {
    */
   async listRaw<T extends K8sObject>(resource: RawListResource, o: { namespace?: string; selector?: string } = {}): Promise<T[]> {
     const [, apiVersion, kind] = API_LISTS[resource];
-    const { stdout } = await this.runner.run(this.binary, this.argv(...this.rawListArgs(resource, o)));
+    const { stdout } = await this.read(this.rawListArgs(resource, o));
     const items = (JSON.parse(stdout) as List<T>).items ?? [];
     for (const item of items) {
       const obj = item as K8sObject;
@@ -119,7 +144,7 @@ export class Kubectl {
   async getOptional<T extends K8sObject>(kind: string, name: string, namespace?: string): Promise<T | undefined> {
     const args = ['get', kind, name, '-o', 'json', '--ignore-not-found'];
     if (namespace) args.push('--namespace', namespace);
-    const { stdout } = await this.runner.run(this.binary, this.argv(...args));
+    const { stdout } = await this.read(args);
     return stdout.trim() ? (JSON.parse(stdout) as T) : undefined;
   }
 
@@ -128,7 +153,7 @@ export class Kubectl {
     if (namespace) args.push('--namespace', namespace);
     else args.push('--all-namespaces');
     // can-i prints yes/no and exits 1 for "no".
-    const { stdout } = await this.runner.run(this.binary, this.argv(...args), { okExitCodes: [1] });
+    const { stdout } = await this.read(args, { okExitCodes: [1] });
     return stdout.trim() === 'yes';
   }
 
@@ -178,6 +203,28 @@ export class Kubectl {
     await this.runner.run(this.binary, this.argv('delete', kind, name, '--namespace', namespace, '--ignore-not-found'));
   }
 
+  /**
+   * The objects in `path` a server-side apply would change, each as 'create' (not in the cluster: kubectl diffs it
+   * against an empty file, `@@ -0,0 …`) or 'update'. One call answers both questions.
+   */
+  async diffChanges(path: string): Promise<Map<string, 'create' | 'update'>> {
+    const args = ['diff', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', path];
+    const { stdout } = await this.runner.run(this.binary, this.argv(...args), { okExitCodes: [1] });
+    const changes = new Map<string, 'create' | 'update'>();
+    let current: string | undefined;
+    for (const line of stdout.split('\n')) {
+      const header = /^diff \S+ \S+ \S*\/LIVE-[^/]+\/\S*?\.[A-Z][A-Za-z]*\.[a-z0-9-]*\.(\S+)\s/.exec(line);
+      if (header) {
+        current = header[1]!;
+        changes.set(current, 'update');
+      } else if (current && line.startsWith('@@ ')) {
+        if (line.startsWith('@@ -0,0 ')) changes.set(current, 'create');
+        current = undefined; // only the first hunk tells
+      }
+    }
+    return changes;
+  }
+
   deleteStatefulSetArgs(name: string, namespace: string, timeout: string): string[] {
     // The default (background) cascade: orphaned pods wedge the new StatefulSet (dapr/dapr#10468).
     return ['delete', 'statefulset', name, '--namespace', namespace, '--cascade=background', '--wait=true', `--timeout=${timeout}`];
@@ -206,6 +253,7 @@ export class Kubectl {
   }
 
   async rolloutStatus(namespace: string, ref: ResourceRef, timeout: string): Promise<void> {
-    await this.runner.run(this.binary, this.argv(...this.rolloutStatusArgs(namespace, ref, timeout)));
+    // A wait is a read: after an outage it is simply waited again (its own --timeout bounds it).
+    await this.read(this.rolloutStatusArgs(namespace, ref, timeout), { timeoutMs: undefined });
   }
 }

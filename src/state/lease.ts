@@ -92,12 +92,23 @@ export class RunLease {
     this.timer.unref();
   }
 
+  private renewing = false;
+
   private async renew(): Promise<void> {
+    // One renewal at a time: during an API outage they would pile up and conflict with each other afterwards.
+    if (this.renewing) return;
+    this.renewing = true;
     try {
       this.current = await this.kubectl.replace<Lease>({ ...this.current, spec: { ...this.current.spec, renewTime: microTime() } });
     } catch (e) {
-      // A conflict means someone else replaced it; a network blip is retried at the next tick.
-      if (/Conflict|the object has been modified|not found/i.test(String((e as { stderr?: string }).stderr ?? e))) this.lost = true;
+      if (!/Conflict|the object has been modified|not found/i.test(String((e as { stderr?: string }).stderr ?? e))) return; // a blip: next tick
+      // A conflict is ours to lose only if the Lease now names another holder.
+      const m = this.current.metadata;
+      const live = await this.kubectl.getOptional<Lease>('leases.coordination.k8s.io', m.name, m.namespace).catch(() => undefined);
+      if (live?.spec.holderIdentity === this.current.spec.holderIdentity) this.current = live;
+      else this.lost = true;
+    } finally {
+      this.renewing = false;
     }
   }
 

@@ -56,3 +56,24 @@ describe('helm adapter', () => {
       ['upgrade', 'dapr', '/c/dapr', '--namespace', 'dapr-system', '--version', '1.16.19', '--reset-then-reuse-values', '--wait', '--timeout', '10m']);
   });
 });
+
+describe('kubectl reads during an API server outage', () => {
+  it('retries a transient failure and succeeds when the server is back', async () => {
+    process.env.DAPRUP_API_RETRY_SECONDS = '10';
+    let calls = 0;
+    const runner = new FakeRunner().on('kubectl', ['get'], () => (++calls < 3 ? { exitCode: 1, stderr: 'Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: connection refused' } : JSON.stringify({ items: [] })));
+    await expect(new Kubectl(runner, 'kubectl').list('pods')).resolves.toEqual([]);
+    expect(calls).toBe(3);
+  });
+
+  it('gives up after the retry budget with the last error, and never retries a real error', async () => {
+    process.env.DAPRUP_API_RETRY_SECONDS = '1';
+    const down = new FakeRunner().on('kubectl', ['get'], { exitCode: 1, stderr: 'Unable to connect to the server: connection refused' });
+    await expect(new Kubectl(down, 'kubectl').list('pods')).rejects.toThrow('connection refused');
+    expect(down.calls.length).toBeLessThanOrEqual(2);
+    const forbidden = new FakeRunner().on('kubectl', ['get'], { exitCode: 1, stderr: 'Error from server (Forbidden): pods is forbidden' });
+    await expect(new Kubectl(forbidden, 'kubectl').list('pods')).rejects.toThrow('forbidden');
+    expect(forbidden.calls).toHaveLength(1);
+    delete process.env.DAPRUP_API_RETRY_SECONDS;
+  });
+});
