@@ -105,7 +105,7 @@ export class RunLease {
       // A conflict is ours to lose only if the Lease now names another holder.
       const m = this.current.metadata;
       const live = await this.kubectl.getOptional<Lease>('leases.coordination.k8s.io', m.name, m.namespace).catch(() => undefined);
-      if (live?.spec.holderIdentity === this.current.spec.holderIdentity) this.current = live;
+      if (live && live.spec.holderIdentity === this.current.spec.holderIdentity) this.current = live;
       else this.lost = true;
     } finally {
       this.renewing = false;
