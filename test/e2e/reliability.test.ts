@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deploySampleApps } from '../sandbox/sample-apps.js';
-import { HELM_FLAVOURS, REPO_ROOT } from '../support/tools.js';
+import { HELM_FLAVOURS, REPO_ROOT, runTool } from '../support/tools.js';
 import {
   createDaprEnv, CUSTOM_VALUE, findKeyLeaks, helm, helmHistory, installDapr, kubectlJson, NAMESPACE, pods, resetCluster,
   revisionsPerWorkload, runDaprup, snapshotCluster, trustBundleData, type DaprEnv,
@@ -156,6 +156,24 @@ describe('faults', () => {
     const recovered = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes', '--recover-pending']);
     expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
     expect(recovered.stderr).toContain('Rolling back dapr to revision 1');
+    await expectUpgraded(e, '1.16.19', revisions, bundle);
+  });
+
+  it('the API server stopped for 40 s as restart-data-plane begins: reads time out, retry, and the run completes', async () => {
+    const e = envs[0]!;
+    const { revisions, bundle } = await freshInstall(e);
+    const port = new URL((await kubectlJson<{ clusters: { cluster: { server: string } }[] }>(e, ['config', 'view', '--minify'])).clusters[0]!.cluster.server).port;
+    const pid = Number((await runTool('pgrep', ['-f', `kube-apiserver .*--secure-port=${port}( |$)`])).trim().split('\n')[0]);
+    expect(pid).toBeGreaterThan(0);
+    const run = startUpgrade(e, [...PATCH, '--concurrency', '1']);
+    for (let i = 0; i < 2400 && !/❯ Restart Dapr-enabled workloads/.test(run.output()); i++) await new Promise((r) => setTimeout(r, 25));
+    process.kill(pid, 'SIGSTOP'); // accepts connections, answers nothing: the 30 s read timeout fires
+    try {
+      await new Promise((r) => setTimeout(r, 40_000));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(await run.exit, run.output()).toBe(0);
     await expectUpgraded(e, '1.16.19', revisions, bundle);
   });
 
