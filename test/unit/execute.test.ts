@@ -1,7 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { executeRunbook, type ExecuteHooks } from '../../src/runbook/execute.js';
 import type { RunContext, Step } from '../../src/runbook/types.js';
 import { JournalStore, STEP_IDS, type StepId } from '../../src/state/journal.js';
@@ -33,8 +33,13 @@ const hooks = (answers: boolean[] = []): ExecuteHooks & { asked: string[] } => {
   };
 };
 
+const dirs: string[] = [];
+afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+
 async function journal() {
-  const store = new JournalStore(await mkdtemp(join(tmpdir(), 'daprup-journal-')));
+  const dir = await mkdtemp(join(tmpdir(), 'daprup-journal-'));
+  dirs.push(dir);
+  const store = new JournalStore(dir);
   const key = { clusterId: 'c1', namespace: 'dapr-system', release: 'dapr' };
   return { store, key, journal: store.create(key, store.newRunId(), '1.16.18', '1.16.19', 'h', 3) };
 }
