@@ -11,17 +11,10 @@ import writeFileAtomic from 'write-file-atomic';
 import type { ConfigMap, K8sObject } from '../cluster/k8s-types.js';
 import type { Kubectl } from '../cluster/kubectl.js';
 import { DaprupError, ExitCode, refusal } from '../errors.js';
+import { processAlive } from './process.js';
 
 export const JOURNAL_SCHEMA = 1;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export const STEP_IDS = [
   'preflight',

@@ -6,6 +6,7 @@ import type { K8sObject } from '../cluster/k8s-types.js';
 import type { Kubectl } from '../cluster/kubectl.js';
 import { explain } from '../dapr/discovery.js';
 import { refusal } from '../errors.js';
+import { processAlive } from './process.js';
 
 export const LEASE_DURATION_SECONDS = 30;
 const RENEW_EVERY_MS = 10_000;
@@ -17,14 +18,6 @@ interface Lease extends K8sObject {
 const RUN_ID = 'daprup.io/run-id';
 const microTime = (d = new Date()) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** A holder `host/pid` on this host whose process is gone cannot renew: no need to wait for expiry. */
 function holderDiedHere(holder: string): boolean {

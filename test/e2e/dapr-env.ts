@@ -7,6 +7,7 @@ import { startChartRepo, type ChartRepo } from '../support/chart-repo.js';
 import { makeTrustBundle, type TrustBundlePems } from '../support/certs.js';
 import { helmHomeEnv, runTool, type HelmFlavour } from '../support/tools.js';
 import { daprup, type CliResult } from '../support/cli.js';
+import { deploySampleApps } from '../sandbox/sample-apps.js';
 
 export interface DaprEnv {
   flavour: HelmFlavour;
@@ -58,6 +59,13 @@ export async function installDapr(e: DaprEnv, version: string, o: { ha?: boolean
     ...(o.set ?? []).flatMap((s) => ['--set', s]),
     '--wait', '--timeout', '5m', '--kubeconfig', e.kubeconfig,
   ]);
+}
+
+/** A clean cluster with Dapr `version` installed by Helm and the sample apps running. */
+export async function freshInstall(e: DaprEnv, version = '1.16.18'): Promise<void> {
+  await resetCluster(e);
+  await installDapr(e, version);
+  await deploySampleApps(e.flavour.kubectl, e.kubeconfig);
 }
 
 /** Back to an empty cluster: the release, its namespaces, the sample apps and the Dapr CRDs removed. */

@@ -4,10 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deploySampleApps } from '../sandbox/sample-apps.js';
 import { HELM_FLAVOURS, REPO_ROOT, runTool } from '../support/tools.js';
 import {
-  createDaprEnv, CUSTOM_VALUE, findKeyLeaks, helm, helmHistory, installDapr, kubectlJson, NAMESPACE, pods, resetCluster,
+  createDaprEnv, CUSTOM_VALUE, findKeyLeaks, freshInstall, helm, helmHistory, kubectlJson, NAMESPACE, pods,
   revisionsPerWorkload, runDaprup, snapshotCluster, trustBundleData, type DaprEnv,
 } from './dapr-env.js';
 
@@ -65,10 +64,8 @@ async function expectUpgraded(e: DaprEnv, target: string, revisionsBefore: Recor
   expect(after['apps-c/plain-web']).toBe(revisionsBefore['apps-c/plain-web']);
 }
 
-async function freshInstall(e: DaprEnv) {
-  await resetCluster(e);
-  await installDapr(e, '1.16.18');
-  await deploySampleApps(e.flavour.kubectl, e.kubeconfig);
+async function freshInstallWithBaseline(e: DaprEnv) {
+  await freshInstall(e);
   return { revisions: await revisionsPerWorkload(e), bundle: await trustBundleData(e) };
 }
 
@@ -82,7 +79,7 @@ describe('faults', () => {
 
   it.each(FAULTS.map(([t, args], i) => [t, args.join(' '), args, i] as const))('SIGKILL when "%s" starts (%s), then the same command completes', async (title, _shown, args, i) => {
     const e = envs[i % envs.length]!;
-    const { revisions, bundle } = await freshInstall(e);
+    const { revisions, bundle } = await freshInstallWithBaseline(e);
     const target = args[1]!;
     const run = startUpgrade(e, [...args, '--concurrency', '1']);
     const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -100,7 +97,7 @@ describe('faults', () => {
 
   it('resumes on another machine (no local journal) from the ConfigMap, re-reading the certificates', async () => {
     const e = envs[1]!;
-    const { revisions, bundle } = await freshInstall(e);
+    const { revisions, bundle } = await freshInstallWithBaseline(e);
     const run = startUpgrade(e, ['--to', '1.16.19', '--concurrency', '1']);
     expect(await killWhen(run, /restarted (deployment|statefulset|daemonset)\//)).toBe(true);
     await run.exit;
@@ -116,7 +113,7 @@ describe('faults', () => {
 
   it('a second upgrade while one runs is refused with the holder and changes nothing; a stale Lease is taken over', async () => {
     const e = envs[0]!;
-    await freshInstall(e);
+    await freshInstallWithBaseline(e);
     const run = startUpgrade(e, ['--to', '1.16.19', '--concurrency', '1']);
     for (let i = 0; i < 400 && !/❯ Export and check/.test(run.output()); i++) await new Promise((r) => setTimeout(r, 25));
     const second = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes']);
@@ -135,7 +132,7 @@ describe('faults', () => {
 
   it('helm killed during helm upgrade leaves pending-upgrade: refused without consent, recovered with --recover-pending', async () => {
     const e = envs[1]!;
-    const { revisions, bundle } = await freshInstall(e);
+    const { revisions, bundle } = await freshInstallWithBaseline(e);
     // A helm upgrade that can never become ready (an unschedulable operator), killed while it waits.
     const hung = spawn(e.flavour.helm, ['upgrade', 'dapr', 'dapr/dapr', '--version', '1.16.18', '-n', NAMESPACE, '--reuse-values',
       '--set', 'dapr_operator.resources.requests.cpu=100000', '--wait', '--timeout', '5m', '--kubeconfig', e.kubeconfig], { env: e.env });
@@ -161,7 +158,7 @@ describe('faults', () => {
 
   it('the API server stopped for 40 s as restart-data-plane begins: reads time out, retry, and the run completes', async () => {
     const e = envs[0]!;
-    const { revisions, bundle } = await freshInstall(e);
+    const { revisions, bundle } = await freshInstallWithBaseline(e);
     const port = new URL((await kubectlJson<{ clusters: { cluster: { server: string } }[] }>(e, ['config', 'view', '--minify'])).clusters[0]!.cluster.server).port;
     const pid = Number((await runTool('pgrep', ['-f', `kube-apiserver .*--secure-port=${port}( |$)`])).trim().split('\n')[0]);
     expect(pid).toBeGreaterThan(0);

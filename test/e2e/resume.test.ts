@@ -3,9 +3,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deploySampleApps } from '../sandbox/sample-apps.js';
 import { REPO_ROOT, HELM_FLAVOURS } from '../support/tools.js';
-import { createDaprEnv, helm, installDapr, NAMESPACE, resetCluster, revisionsPerWorkload, runDaprup, type DaprEnv } from './dapr-env.js';
+import { createDaprEnv, freshInstall, helm, NAMESPACE, revisionsPerWorkload, runDaprup, type DaprEnv } from './dapr-env.js';
 
 const RESTARTED = ['apps-a/orders', 'apps-a/checkout', 'apps-b/inventory', 'apps-b/ledger', 'apps-c/node-agent'];
 
@@ -33,9 +32,7 @@ describe.each(HELM_FLAVOURS)('resume with $name', (flavour) => {
 
   beforeAll(async () => {
     e = await createDaprEnv(flavour, inject('kubeconfig'));
-    await resetCluster(e);
-    await installDapr(e, '1.16.18');
-    await deploySampleApps(flavour.kubectl, e.kubeconfig);
+    await freshInstall(e);
   });
   afterAll(async () => e?.repo.stop());
 

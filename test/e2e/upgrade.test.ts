@@ -1,10 +1,10 @@
 // End to end against the sandbox control plane, with helm 3 and with helm 4: a patch upgrade, a minor upgrade
 // that enables HA, a plan that changes nothing, and refusals that leave the cluster as it was.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deploySampleApps, PINNED_SIDECAR_IMAGE } from '../sandbox/sample-apps.js';
+import { PINNED_SIDECAR_IMAGE } from '../sandbox/sample-apps.js';
 import { HELM_FLAVOURS } from '../support/tools.js';
 import {
-  createDaprEnv, CUSTOM_VALUE, helm, helmHistory, installDapr, kubectlJson, NAMESPACE, pods, resetCluster,
+  createDaprEnv, CUSTOM_VALUE, freshInstall, helm, helmHistory, kubectlJson, NAMESPACE, pods,
   revisionsPerWorkload, runDaprup, snapshotCluster, trustBundleData, type DaprEnv,
 } from './dapr-env.js';
 
@@ -13,9 +13,7 @@ describe.each(HELM_FLAVOURS)('upgrades with $name', (flavour) => {
 
   beforeAll(async () => {
     e = await createDaprEnv(flavour, inject('kubeconfig'));
-    await resetCluster(e);
-    await installDapr(e, '1.16.18');
-    await deploySampleApps(flavour.kubectl, e.kubeconfig);
+    await freshInstall(e);
   });
   afterAll(async () => e?.repo.stop());
 
