@@ -120,26 +120,57 @@ export async function findRelease(t: Tools, o: DiscoveryOptions): Promise<Releas
   return { name: r.name, namespace: r.namespace, chartVersion, version: r.app_version || chartVersion, revision: Number(r.revision), status: r.status };
 }
 
+/**
+ * Every Deployment, StatefulSet and DaemonSet (in one namespace, or all), in two calls however many there are:
+ * Deployments, the kind a fleet has thousands of, straight from the API (see Kubectl.listRaw); the others,
+ * usually few, with one `kubectl get`.
+ */
+export async function readWorkloads(kubectl: Kubectl, o: { namespace?: string; selector?: string } = {}): Promise<Workload[]> {
+  const scope = o.namespace ? { namespace: o.namespace } : { allNamespaces: true };
+  const [deployments, others] = await Promise.all([
+    kubectl.listRaw<Workload>('deployments', o),
+    kubectl.list<Workload>('statefulsets,daemonsets', { ...scope, selector: o.selector }),
+  ]);
+  return [...deployments, ...others];
+}
+
+type ReleaseObject = Secret | ConfigMap | (K8sObject & { spec?: { mtls?: { enabled?: boolean } } });
+
+/** The cluster id (kube-system's uid), the trust bundle and Dapr's system Configuration: one call, three without its CRD. */
+async function readReleaseObjects(kubectl: Kubectl, ns: string): Promise<{ clusterId: string; objects: ReleaseObject[] }> {
+  const bundle = [`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`];
+  try {
+    const objects = await kubectl.list<ReleaseObject>(['namespace/kube-system', ...bundle, `configurations.dapr.io/${SYSTEM_CONFIGURATION}`], { namespace: ns, ignoreNotFound: true });
+    const kubeSystem = objects.find((x) => x.kind === 'Namespace');
+    if (kubeSystem) return { clusterId: kubeSystem.metadata.uid ?? 'unknown', objects };
+  } catch {
+    // Without the Configuration CRD (or the right to read it) kubectl fails the whole call: read them apart.
+  }
+  const [clusterId, objects, config] = await Promise.all([
+    kubectl.clusterId(),
+    kubectl.list<ReleaseObject>(bundle, { namespace: ns, ignoreNotFound: true }),
+    kubectl.getOptional<ReleaseObject>('configurations.dapr.io', SYSTEM_CONFIGURATION, ns).catch(() => undefined),
+  ]);
+  return { clusterId, objects: config ? [...objects, config] : objects };
+}
+
 /** Everything plan, upgrade and status need to know about the cluster, in a fixed small number of calls. */
 export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<ClusterFacts> {
   const versions = await toolVersions(t);
   // The cluster answers: the reads that do not depend on the release (the longest at fleet scale) start now,
   // beside `helm list`; their errors count only once the release is found.
-  const independent = Promise.all([
-    t.kubectl.clusterId(),
-    t.kubectl.list<Workload>('deployments,statefulsets,daemonsets', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : { allNamespaces: true }),
-    t.kubectl.listRaw<Pod>('pods', o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : {}),
-  ]);
+  const scope = o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : {};
+  const independent = Promise.all([readWorkloads(t.kubectl, scope), t.kubectl.listRaw<Pod>('pods', scope)]);
   independent.catch(() => undefined);
   const release = await findRelease(t, o);
   const ns = release.namespace;
   try {
-    const [[clusterId, workloads, pods], userValues, bundleObjects, config] = await Promise.all([
+    const [[workloads, pods], userValues, { clusterId, objects }] = await Promise.all([
       independent,
       t.helm.userValues(release.name, ns),
-      t.kubectl.list<Secret | ConfigMap>([`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`], { namespace: ns, ignoreNotFound: true }),
-      t.kubectl.getOptional<K8sObject & { spec?: { mtls?: { enabled?: boolean } } }>('configurations.dapr.io', SYSTEM_CONFIGURATION, ns).catch(() => undefined),
+      readReleaseObjects(t.kubectl, ns),
     ]);
+    const config = objects.find((x) => x.kind === 'Configuration') as (K8sObject & { spec?: { mtls?: { enabled?: boolean } } }) | undefined;
     // With -n, the control plane is read from its own namespace separately.
     const cpWorkloads = o.dataPlaneNamespace && o.dataPlaneNamespace !== ns
       ? await t.kubectl.list<Workload>('deployments,statefulsets', { namespace: ns })
@@ -149,8 +180,8 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
       : pods.filter((p) => p.metadata.namespace === ns);
     const controlPlaneWorkloads = cpWorkloads.filter((w) => CONTROL_PLANE.some((c) => c.name === w.metadata.name && c.kind === w.kind));
     const controlPlane = controlPlaneStatus(controlPlaneWorkloads, cpPods);
-    const secret = bundleObjects.find((x) => x.kind === 'Secret') as Secret | undefined;
-    const configMap = bundleObjects.find((x) => x.kind === 'ConfigMap') as ConfigMap | undefined;
+    const secret = objects.find((x) => x.kind === 'Secret') as Secret | undefined;
+    const configMap = objects.find((x) => x.kind === 'ConfigMap') as ConfigMap | undefined;
     return {
       helmVersion: versions.helm,
       kubectlVersion: versions.kubectl,

@@ -98,12 +98,14 @@ async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string
   const isRepoRef = !o.chart.startsWith('oci://') && !o.chart.startsWith('.') && !o.chart.startsWith('/') && o.chart.includes('/');
   if (isRepoRef) {
     const repoName = o.chart.split('/')[0]!;
-    const repos = await helm.repoList();
-    if (!repos.some((r) => r.name === repoName)) {
+    // Usually the repository is configured: update it at once; only when that fails, see whether it is there.
+    await helm.repoUpdate(repoName).catch(async (updateError: unknown) => {
+      const repos = await helm.repoList();
+      if (repos.some((r) => r.name === repoName)) throw explain(updateError, `Updating Helm repository ${repoName}`);
       if (repoName !== DAPR_REPO.name) throw refusal(`Helm repository "${repoName}" is not configured.`, `Add it with helm repo add ${repoName} <url>, or pass --chart dapr/dapr.`);
       await helm.repoAdd(DAPR_REPO.name, DAPR_REPO.url).catch((e: unknown) => { throw explain(e, `Adding the Dapr chart repository ${DAPR_REPO.url}`); });
-    }
-    await helm.repoUpdate(repoName).catch((e: unknown) => { throw explain(e, `Updating Helm repository ${repoName}`); });
+      await helm.repoUpdate(repoName).catch((e: unknown) => { throw explain(e, `Updating Helm repository ${repoName}`); });
+    });
     const versions = await helm.searchVersions(o.chart);
     chartVersions = versions.map((v) => v.version);
     const found = versions.find((v) => v.version === o.target);
@@ -156,9 +158,8 @@ async function crdChanges(tools: Tools, files: string[], chartDir: string): Prom
     }
   }
   try {
-    const live = new Set((await tools.kubectl.list<K8sObject>(names.map((n) => `customresourcedefinitions/${n}`), { ignoreNotFound: true })).map((c) => c.metadata.name));
-    const changed = await tools.kubectl.diffNames(join(chartDir, 'crds'));
-    return names.map((name) => ({ name, action: !live.has(name) ? 'create' : changed.has(name) ? 'update' : 'unchanged' }));
+    const changes = await tools.kubectl.diffChanges(join(chartDir, 'crds'));
+    return names.map((name) => ({ name, action: changes.get(name) ?? 'unchanged' }));
   } catch (e) {
     const text = String((e as { stderr?: string }).stderr ?? e);
     throw new DaprupError(`Comparing the chart's CRDs with the cluster failed: ${text.trim().split('\n')[0]}`, hintFor(text) ?? 'Check that your user may read CustomResourceDefinitions.', ExitCode.stepFailed);

@@ -21,15 +21,17 @@ function fakeCluster(edit: (input: ReturnType<typeof tunedInput>) => void = () =
     .on('helm', ['version'], 'v4.1.4+g1\n')
     .on('kubectl', ['version'], JSON.stringify({ clientVersion: { gitVersion: 'v1.33.9' }, serverVersion: { gitVersion: 'v1.33.13' } }))
     .on('helm', ['list'], JSON.stringify([{ name: 'dapr', namespace: NS, revision: '3', status: 'deployed', chart: 'dapr-1.16.19', app_version: '1.16.19' }]))
-    .on('kubectl', ['get', 'namespace', 'kube-system'], JSON.stringify({ kind: 'Namespace', metadata: { name: 'kube-system', uid: 'uid-1' } }))
     .on('helm', ['get', 'values'], (args) => JSON.stringify(args.includes('--all') ? input.values : { global: { ha: { enabled: true } } }))
+    // Deployments and pods are read raw (FakeRunner answers `get --raw` from these rules), the rest with kubectl get.
     .on('kubectl', ['get', 'deployments,statefulsets,daemonsets'], list([...input.controlPlaneWorkloads, ...input.workloads]))
+    .on('kubectl', ['get', 'statefulsets,daemonsets'], list([...input.controlPlaneWorkloads, ...input.workloads].filter((w) => w.kind !== 'Deployment')))
     .on('kubectl', ['get', 'pods'], list(input.pods))
-    .on('kubectl', ['get', 'secret/dapr-trust-bundle'], list([
+    .on('kubectl', ['get', 'namespace/kube-system'], list([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', uid: 'uid-1' } },
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dapr-trust-bundle', namespace: NS }, data: { 'ca.crt': b64(pems.rootCert), 'issuer.crt': b64(pems.issuerCert), 'issuer.key': b64(pems.issuerKey) } },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dapr-trust-bundle', namespace: NS }, data: { 'ca.crt': pems.rootCert } },
+      { apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: 'daprsystem', namespace: NS }, spec: { mtls: { enabled: input.mtlsEnabled } } },
     ]))
-    .on('kubectl', ['get', 'configurations.dapr.io', 'daprsystem'], JSON.stringify({ kind: 'Configuration', metadata: { name: 'daprsystem' }, spec: { mtls: { enabled: input.mtlsEnabled } } }))
     .on('kubectl', ['get', EXTRA], list([...input.pdbs, ...input.components, ...input.configurations, ...input.namespaces]))
     .on('helm', ['search', 'repo'], JSON.stringify(['1.18.2', '1.17.2', '1.16.19', '1.15.12'].map((v) => ({ name: 'dapr/dapr', version: v, app_version: v }))));
   const tools = { helm: new Helm(runner, 'helm'), kubectl: new Kubectl(runner, 'kubectl') };
@@ -39,10 +41,10 @@ function fakeCluster(edit: (input: ReturnType<typeof tunedInput>) => void = () =
 const options = { chart: 'dapr/dapr', certWarnDays: 30, strict: false };
 
 describe('daprup check over a fake cluster', () => {
-  it('reads everything in 12 read-only processes, one of them for PDBs, Components, Configurations and namespaces', async () => {
+  it('reads everything in 11 read-only processes, one of them for PDBs, Components, Configurations and namespaces', async () => {
     const { runner, tools } = fakeCluster();
     const report = await runCheck(tools, options);
-    expect(runner.calls).toHaveLength(12);
+    expect(runner.calls).toHaveLength(11);
     const lines = runner.commandLines();
     expect(lines.filter((l) => l.includes(EXTRA))).toEqual([`kubectl get ${EXTRA} -o json --all-namespaces`]);
     expect(lines).toContain('helm get values dapr --namespace dapr-system --all -o json');

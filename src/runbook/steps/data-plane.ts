@@ -3,7 +3,7 @@
 import type { Kubectl } from '../../cluster/kubectl.js';
 import type { Pod, Workload } from '../../cluster/k8s-types.js';
 import { DECISION_NOTES, discoverDataPlane, restartDecision, type DataPlaneWorkload, type RestartDecision } from '../../dapr/data-plane.js';
-import type { ClusterFacts } from '../../dapr/discovery.js';
+import { readWorkloads, type ClusterFacts } from '../../dapr/discovery.js';
 import { CONTROL_PLANE } from '../../dapr/chart.js';
 import { DaprupError, ExitCode } from '../../errors.js';
 import { restartWorkloads } from '../restart.js';
@@ -25,11 +25,10 @@ export function judgeDataPlane(workloads: readonly DataPlaneWorkload[], version:
 export const workloadsToRestart = (facts: Pick<ClusterFacts, 'workloads' | 'pods'>, version: string) =>
   judgeDataPlane(discoverDataPlane(facts.workloads, facts.pods), version).filter((w) => w.decision === 'restart');
 
-/** One call for every workload and one for every pod, however many there are (pods raw: see Kubectl.listRaw). */
+/** Three calls for every workload and every pod, however many there are (see readWorkloads, Kubectl.listRaw). */
 export async function liveDataPlane(kubectl: Kubectl, controlPlaneNamespace: string, namespace?: string, selector?: string): Promise<DataPlaneWorkload[]> {
-  const scope = namespace ? { namespace } : { allNamespaces: true };
   const [workloads, pods] = await Promise.all([
-    kubectl.list<Workload>('deployments,statefulsets,daemonsets', { ...scope, selector }),
+    readWorkloads(kubectl, { namespace, selector }),
     kubectl.listRaw<Pod>('pods', namespace ? { namespace } : {}),
   ]);
   const dataPlane = workloads.filter((w) => !(w.metadata.namespace === controlPlaneNamespace && CONTROL_PLANE.some((c) => c.name === w.metadata.name)));
