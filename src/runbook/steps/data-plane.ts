@@ -46,7 +46,9 @@ export const restartDataPlane: Step = {
     return {
       summary: skip ?? `${restarts.length} workloads in ${namespaces.length} namespaces, ${ctx.options.concurrency} at a time`,
       commands: [
-        kubectl.getArgv('deployments,statefulsets,daemonsets', { allNamespaces: true }),
+        kubectl.commandLine(...kubectl.rawListArgs('deployments')),
+        kubectl.getArgv('statefulsets,daemonsets', { allNamespaces: true }),
+        kubectl.commandLine(...kubectl.rawListArgs('pods')),
         ...namespaces.map((ns) => kubectl.commandLine(...kubectl.rolloutRestartArgs(ns, restarts.filter((w) => w.namespace === ns).map((w) => `${w.kind.toLowerCase()}/${w.name}`)))),
       ],
       destructive: !skip,
@@ -85,7 +87,7 @@ export const verify: Step = {
   async plan(ctx) {
     return {
       summary: `every control-plane pod and every Dapr sidecar at ${ctx.options.target} (pinned images reported)`,
-      commands: [ctx.tools.kubectl.getArgv('pods', { allNamespaces: true })],
+      commands: [ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.rawListArgs('pods'))],
       destructive: false,
     };
   },
