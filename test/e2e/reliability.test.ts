@@ -111,12 +111,16 @@ describe('faults', () => {
     await expectUpgraded(e, '1.16.19', revisions, bundle);
   });
 
-  it('a second upgrade while one runs is refused with the holder and changes nothing; a stale Lease is taken over', async () => {
+  it('a second upgrade while one runs is refused with its holder (local lock here, Lease from another machine); a stale Lease is taken over', async () => {
     const e = envs[0]!;
     await freshInstallWithBaseline(e);
     const run = startUpgrade(e, ['--to', '1.16.19', '--concurrency', '1']);
     for (let i = 0; i < 400 && !/❯ Export and check/.test(run.output()); i++) await new Promise((r) => setTimeout(r, 25));
-    const second = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes']);
+    // From this machine the local lock answers; from another machine (its own state directory), the Lease.
+    const sameMachine = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes']);
+    expect(sameMachine.code).toBe(3);
+    expect(sameMachine.stderr).toMatch(/Another daprup run holds the lock for release dapr in dapr-system \(pid \d+ on \S+, since \S+\)\./);
+    const second = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes'], { stateDir: join(e.work, 'second-machine') });
     expect(second.code).toBe(3);
     expect(second.stderr).toMatch(/Another daprup run holds the lease for release dapr in dapr-system: \S+\/\d+, run \S+, renewed \d+s ago\./);
     expect(await run.exit).toBe(0);
