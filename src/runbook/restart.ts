@@ -23,6 +23,9 @@ export interface RestartOutcome {
   skipped: string[];
 }
 
+/** How long a freed slot waits for others to free up before its restart goes out (see fill). */
+const GATHER_MS = 150;
+
 const ref = (w: DataPlaneWorkload) => `${w.kind.toLowerCase()}/${w.name}`;
 
 function byNamespace(ws: readonly DataPlaneWorkload[]): Map<string, DataPlaneWorkload[]> {
@@ -118,20 +121,32 @@ export async function restartWorkloads(kubectl: Kubectl, workloads: readonly Dat
     }));
   };
 
-  /** Starts queued workloads into free slots; one restart call at a time, so slots freed meanwhile batch up. */
-  function fill(): void {
+  /**
+   * Starts queued workloads into free slots; one restart call at a time, so slots freed meanwhile batch up.
+   * Rollouts started together finish within moments of each other: a slot that frees while others still run
+   * waits GATHER_MS for its neighbours, so they restart in one call instead of one call each.
+   */
+  function fill(gather = true): void {
     if (starting || failure !== undefined || !queue.length || active >= concurrency) return;
-    const batch = queue.splice(0, concurrency - active);
-    active += batch.length;
     starting = true;
-    track(start(batch).catch((e: unknown) => { failure ??= e; }).finally(() => {
-      starting = false;
-      fill();
-    }));
+    const go = () => {
+      if (failure !== undefined) {
+        starting = false;
+        return;
+      }
+      const batch = queue.splice(0, concurrency - active);
+      active += batch.length;
+      track(start(batch).catch((e: unknown) => { failure ??= e; }).finally(() => {
+        starting = false;
+        fill();
+      }));
+    };
+    if (gather && active > 0) track(new Promise<void>((r) => setTimeout(r, GATHER_MS)).then(go));
+    else go();
   }
 
   if (!queue.length) return outcome;
-  fill();
+  fill(false);
   await finished;
   // The first failure stops new restarts; rollouts already started were waited for (and journaled) first.
   if (failure !== undefined) throw failure;
