@@ -141,11 +141,6 @@ export class Helm {
     return parseYaml(stdout) as ChartMetadata;
   }
 
-  async showValues(chartRef: string, version: string): Promise<Values> {
-    const { stdout } = await this.run(['show', 'values', chartRef, '--version', version]);
-    return (parseYaml(stdout) as Values | null) ?? {};
-  }
-
   pullArgs(chartRef: string, version: string, destDir: string): string[] {
     return ['pull', chartRef, '--version', version, '--untar', '--untardir', destDir];
   }

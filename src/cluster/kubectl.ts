@@ -165,24 +165,6 @@ export class Kubectl {
     return (await this.runner.run(this.binary, this.argv(...this.applyServerSideArgs(path)))).stdout;
   }
 
-  /** Server-side dry-run diff: true when applying `path` would change something. */
-  async diffServerSide(path: string): Promise<boolean> {
-    const args = ['diff', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', path];
-    const { exitCode } = await this.runner.run(this.binary, this.argv(...args), { okExitCodes: [1] });
-    return exitCode === 1;
-  }
-
-  /** Names of the objects in `path` that a server-side apply would change (from `kubectl diff`). */
-  async diffNames(path: string): Promise<Set<string>> {
-    const args = ['diff', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', path];
-    const { stdout } = await this.runner.run(this.binary, this.argv(...args), { okExitCodes: [1] });
-    // Each changed object starts with a line like: diff -u -N /tmp/LIVE-1/apiextensions.k8s.io.v1.CustomResourceDefinition..components.dapr.io ...
-    const names = new Set<string>();
-    // The file name is <group>.<version>.<Kind>.<namespace>.<name>; the namespace is empty for cluster objects.
-    for (const m of stdout.matchAll(/^diff \S+ \S+ \S*\/LIVE-[^/]+\/\S*?\.[A-Z][A-Za-z]*\.[a-z0-9-]*\.(\S+)\s/gm)) names.add(m[1]!);
-    return names;
-  }
-
   /** `kubectl create -f -`: fails when the object exists (used for optimistic locking). */
   async create<T extends K8sObject>(obj: T): Promise<T> {
     const { stdout } = await this.runner.run(this.binary, this.argv('create', '-f', '-', '-o', 'json'), { input: JSON.stringify(obj) });

@@ -21,7 +21,7 @@ describe('kubectl adapter', () => {
   it('reads which objects a server-side diff would change', async () => {
     const out = 'diff -u -N /tmp/LIVE-1/apiextensions.k8s.io.v1.CustomResourceDefinition..components.dapr.io /tmp/MERGED-2/apiextensions.k8s.io.v1.CustomResourceDefinition..components.dapr.io\n--- a\n+++ b\n';
     const runner = new FakeRunner().on('kubectl', ['diff'], { stdout: out, exitCode: 1 });
-    expect([...(await new Kubectl(runner, 'kubectl').diffNames('/c'))]).toEqual(['components.dapr.io']);
+    expect([...(await new Kubectl(runner, 'kubectl').diffChanges('/c'))]).toEqual([['components.dapr.io', 'update']]);
   });
 
   it('treats "can-i no" as an answer, not a failure', async () => {

@@ -57,7 +57,8 @@ export const applyCrds: Step = {
   },
   async isDone(ctx) {
     if (ctx.verdict.change === 'downgrade' || !ctx.crds.length) return true;
-    return (await ctx.tools.kubectl.diffNames(crdsDir(ctx))).size === 0 && !(await missingCrds(ctx));
+    // A missing CRD shows as a 'create' in the diff: nothing to create or update means done.
+    return (await ctx.tools.kubectl.diffChanges(crdsDir(ctx))).size === 0;
   },
   async apply(ctx, report) {
     try {
