@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HELM_FLAVOURS } from '../support/tools.js';
 import { createDaprEnv, installDapr, kubectl, resetCluster, runDaprup, type DaprEnv } from './dapr-env.js';
+import { TUNED_ANNOTATIONS as TUNED_FIXTURE_ANNOTATIONS } from '../unit/check-fixtures.js';
 
 const APP_NS = 'apps-a'; // one of APP_NAMESPACES: resetCluster removes it
 const PASSWORD = 'hunter2-plaintext';
@@ -21,14 +22,8 @@ const TUNED_VALUES = [
   ...['dapr_operator', 'dapr_sentry', 'dapr_sidecar_injector', 'dapr_placement', 'dapr_scheduler'].map((c) => `${c}.resources.limits=null`),
 ];
 
-const TUNED_ANNOTATIONS = {
-  'dapr.io/sidecar-cpu-request': '100m',
-  'dapr.io/sidecar-cpu-limit': '300m',
-  'dapr.io/sidecar-memory-request': '250Mi',
-  'dapr.io/sidecar-memory-limit': '1000Mi',
-  'dapr.io/env': 'GOMEMLIMIT=900MiB',
-  'dapr.io/api-token-secret': 'dapr-api-token',
-};
+// The unit fixtures' tuned sidecar annotations, without dapr.io/enabled (the sample apps set that themselves).
+const { 'dapr.io/enabled': _enabled, ...TUNED_ANNOTATIONS } = TUNED_FIXTURE_ANNOTATIONS;
 
 /** The app `orders`, a state store Component, and (tuned) the Secrets it references and a tracing Configuration. */
 async function deployApp(e: DaprEnv, tuned: boolean): Promise<void> {
