@@ -70,7 +70,8 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
     }
 
     const runId = existing?.runId ?? store.newRunId();
-    const workDir = existing?.runDir ?? store.runDir(key, runId);
+    // Always under this machine's state directory: a journal read from the cluster names another machine's path.
+    const workDir = store.runDir(key, runId);
     const ctx = await prepareRun(tools, o, {
       workDir, log: run.log, from: existing?.from,
       recoverPending: async (message) => run.recoverPending || (run.interactive && run.prompter.confirm(message)),

@@ -2,6 +2,7 @@
 // a resume on a machine without the local journal, a second run while one holds the Lease, a stale Lease,
 // and helm killed mid-upgrade leaving the release pending-upgrade. Each ends where an uninterrupted run ends.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HELM_FLAVOURS, REPO_ROOT, runTool } from '../support/tools.js';
@@ -98,8 +99,9 @@ describe('faults', () => {
   it('resumes on another machine (no local journal) from the ConfigMap, re-reading the certificates', async () => {
     const e = envs[1]!;
     const { revisions, bundle } = await freshInstallWithBaseline(e);
+    // Killed before helm-upgrade: the new machine needs the certificates and must re-read them.
     const run = startUpgrade(e, ['--to', '1.16.19', '--concurrency', '1']);
-    expect(await killWhen(run, /restarted (deployment|statefulset|daemonset)\//)).toBe(true);
+    expect(await killWhen(run, /❯ Back up Helm values/)).toBe(true);
     await run.exit;
     const cm = await kubectlJson<{ metadata: { annotations: Record<string, string> }; data: Record<string, string> }>(e, ['get', 'configmap', 'daprup-run-dapr', '-n', NAMESPACE]);
     expect(cm.metadata.annotations['daprup.io/schema-version']).toBe('1');
@@ -108,6 +110,10 @@ describe('faults', () => {
     const again = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes'], { stateDir: join(e.work, 'other-machine') });
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain('resumed');
+    // The resumed run worked in the new machine's state directory: certificates re-read there, 0600.
+    expect(existsSync(join(e.work, 'other-machine'))).toBe(true);
+    const runs = readdirSync(join(e.work, 'other-machine'), { recursive: true }).map(String);
+    expect(runs.some((f) => /runs\/[^/]+\/certs\/issuer\.key$/.test(f))).toBe(true);
     await expectUpgraded(e, '1.16.19', revisions, bundle);
   });
 
