@@ -2,7 +2,7 @@
 // Configurations and namespaces, plus the release's computed values and the chart index), then judge it with
 // the pure checks in src/dapr/checks/. Read-only.
 import type { Helm } from './cluster/helm.js';
-import type { K8sObject } from './cluster/k8s-types.js';
+import type { K8sObject, PersistentVolumeClaim, StorageClass } from './cluster/k8s-types.js';
 import type { Kubectl } from './cluster/kubectl.js';
 import { checksFailed, runChecks, summarize, type CheckSummary } from './dapr/checks/index.js';
 import type { CheckInput, CheckResult, DaprComponent, DaprConfiguration, Namespace, PodDisruptionBudget, SupportedMinors } from './dapr/checks/types.js';
@@ -23,6 +23,9 @@ export interface CheckObjects {
   components: DaprComponent[];
   configurations: DaprConfiguration[];
   namespaces: Namespace[];
+  /** Bound claims (the scheduler's hold its data; their size is theirs, not the StatefulSet template's). */
+  claims: PersistentVolumeClaim[];
+  storageClasses: StorageClass[];
   unreadable: string[];
 }
 
@@ -31,14 +34,16 @@ const EXTRA: readonly { key: keyof Omit<CheckObjects, 'unreadable'>; resource: s
   { key: 'components', resource: 'components.dapr.io', kind: 'Component', name: 'components' },
   { key: 'configurations', resource: 'configurations.dapr.io', kind: 'Configuration', name: 'configurations' },
   { key: 'namespaces', resource: 'namespaces', kind: 'Namespace', name: 'namespaces' },
+  { key: 'claims', resource: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim', name: 'persistentvolumeclaims' },
+  { key: 'storageClasses', resource: 'storageclasses', kind: 'StorageClass', name: 'storageclasses' },
 ];
 
 /**
- * One `kubectl get poddisruptionbudgets,components.dapr.io,configurations.dapr.io,namespaces -A`. When that fails
+ * One `kubectl get poddisruptionbudgets,components.dapr.io,configurations.dapr.io,namespaces,persistentvolumeclaims,storageclasses -A`. When that fails
  * (a missing permission or CRD fails the whole call) each kind is read alone, so one gap does not hide the rest.
  */
 export async function readCheckObjects(kubectl: Kubectl): Promise<CheckObjects> {
-  const out: CheckObjects = { pdbs: [], components: [], configurations: [], namespaces: [], unreadable: [] };
+  const out: CheckObjects = { pdbs: [], components: [], configurations: [], namespaces: [], claims: [], storageClasses: [], unreadable: [] };
   const assign = (items: K8sObject[]) => {
     for (const e of EXTRA) (out[e.key] as K8sObject[]).push(...items.filter((i) => i.kind === e.kind));
   };

@@ -90,7 +90,7 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
     }
     // Permissions are checked before the journal is written: a refusal leaves the cluster as it was.
     if (!resumed) await preflight.apply(ctx, () => {});
-    const journal = existing ? store.open(key, existing) : store.create(key, runId, ctx.facts.release.version, o.target, plan.planHash, ctx.facts.release.revision, namespaceUid);
+    const journal = existing ? store.open(key, existing) : store.create(key, runId, ctx.verdict.current, o.target, plan.planHash, ctx.facts.release.revision, namespaceUid);
     journal.mirror = clusterJournal;
     journal.data.status = 'running';
     if (!resumed) journal.data.steps.preflight = { status: 'done', finishedAt: new Date().toISOString() };

@@ -43,6 +43,14 @@ export interface ChartMetadata {
 
 export type Values = Record<string, unknown>;
 
+/** What `helm upgrade --dry-run -o json` says the upgrade would install. */
+export interface RenderedRelease {
+  /** The manifest helm would apply (Secrets left out with --hide-secret). */
+  manifest: string;
+  /** The user-supplied values the new revision would record (after --reset-then-reuse-values, -f and --set). */
+  config: Values;
+}
+
 // helm 4 dropped `list --all`; both majors take the states by name. Pending ones matter: they block upgrades.
 const RELEASE_STATES = ['--deployed', '--failed', '--pending'];
 
@@ -85,6 +93,16 @@ export class Helm {
   async listReleases(): Promise<HelmRelease[]> {
     const { stdout } = await this.run(this.listArgs());
     return JSON.parse(stdout || '[]') as HelmRelease[];
+  }
+
+  userValuesAtArgs(release: string, namespace: string, revision: number): string[] {
+    return ['get', 'values', release, '--namespace', namespace, '--revision', String(revision), '-o', 'json', ...this.kube()];
+  }
+
+  /** The user-supplied values of one revision (a resumed run re-reads those it started from). */
+  async userValuesAt(release: string, namespace: string, revision: number): Promise<Values> {
+    const { stdout } = await this.run(this.userValuesAtArgs(release, namespace, revision));
+    return (JSON.parse(stdout) as Values | null) ?? {};
   }
 
   async history(release: string, namespace: string): Promise<HelmHistoryEntry[]> {
@@ -157,6 +175,22 @@ export class Helm {
 
   upgradeArgs(release: string, chart: string, namespace: string, version: string, valueArgs: readonly string[], timeout: string): string[] {
     return ['upgrade', release, chart, '--namespace', namespace, '--version', version, ...valueArgs, '--wait', '--timeout', timeout, ...this.kube()];
+  }
+
+  /**
+   * The upgrade simulated against the cluster (helm >= 3.13: --dry-run=server), so templates that `lookup` live
+   * objects render as the real upgrade will (the scheduler keeps its storage size from 1.16.16/1.17.7); older
+   * helm renders without lookups. Secrets stay out of the output where helm can hide them (3.14+).
+   */
+  upgradeDryRunArgs(release: string, chart: string, namespace: string, version: string, valueArgs: readonly string[], v: HelmVersion): string[] {
+    const atLeast = (minor: number) => v.major > 3 || (v.major === 3 && v.minor >= minor);
+    return ['upgrade', release, chart, '--namespace', namespace, '--version', version, ...valueArgs, atLeast(13) ? '--dry-run=server' : '--dry-run', ...(atLeast(14) ? ['--hide-secret'] : []), '-o', 'json', ...this.kube()];
+  }
+
+  async renderUpgrade(args: readonly string[]): Promise<RenderedRelease> {
+    const { stdout } = await this.run([...args]);
+    const release = JSON.parse(stdout) as { manifest?: string; config?: Values | null };
+    return { manifest: release.manifest ?? '', config: release.config ?? {} };
   }
 
   async upgrade(args: readonly string[], timeoutMs?: number): Promise<void> {

@@ -54,6 +54,17 @@ export interface VolumeClaimTemplate {
   };
 }
 
+/** A bound (or pending) claim: its size is its own once created, whatever the StatefulSet's template says later. */
+export interface PersistentVolumeClaim extends K8sObject {
+  spec: VolumeClaimTemplate['spec'];
+  status?: { phase?: string; capacity?: { storage?: string } };
+}
+
+export interface StorageClass extends K8sObject {
+  provisioner?: string;
+  allowVolumeExpansion?: boolean;
+}
+
 export interface Workload extends K8sObject {
   kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
   spec: {

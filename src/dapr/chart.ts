@@ -29,6 +29,8 @@ export const TLS_VALUES = {
 } as const;
 
 export const HA_VALUE = 'global.ha.enabled';
+/** The image tag of every control-plane component (and the injector's SIDECAR_IMAGE); variants carry a suffix. */
+export const TAG_VALUE = 'global.tag';
 
 /** Custom resources backed up before an upgrade (group dapr.io). */
 export const DAPR_RESOURCES = ['components', 'configurations', 'subscriptions', 'resiliencies', 'httpendpoints'] as const;

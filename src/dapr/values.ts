@@ -1,15 +1,38 @@
 // Helm values: what the user set, what changes, and which values must never be written down.
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { Values } from '../cluster/helm.js';
 import { REDACTED } from '../cluster/redact.js';
 import { TLS_VALUES } from './chart.js';
 
 const isObject = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `{a: {b: 1}}` → `{'a.b': 1}`; arrays stay whole. */
+/** A key segment as `helm --set` writes it: dots inside a key are escaped (`app\.kubernetes\.io/name`). */
+const escapeSegment = (k: string) => k.replace(/\\/g, '\\\\').replace(/\./g, '\\.');
+
+/** `a.b\.c` → `['a', 'b.c']`: splits on the dots helm splits on, unescaping the others. */
+export function splitKey(path: string): string[] {
+  const keys: string[] = [];
+  let cur = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i]!;
+    if (c === '\\' && i + 1 < path.length) cur += path[++i];
+    else if (c === '.') {
+      keys.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  keys.push(cur);
+  return keys;
+}
+
+/** `{a: {'b.c': 1}}` → `{'a.b\.c': 1}` (keys as `--set` takes them, so a dotted label key stays one key); arrays stay whole. */
 export function flatten(values: Values, prefix = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) {
-    const key = prefix ? `${prefix}.${k}` : k;
+    const key = prefix ? `${prefix}.${escapeSegment(k)}` : escapeSegment(k);
     if (isObject(v) && Object.keys(v).length) Object.assign(out, flatten(v, key));
     else out[key] = v;
   }
@@ -22,8 +45,38 @@ export function deepMerge(base: Values, over: Values): Values {
   return out;
 }
 
+/** Values as Helm coalesces them: `over` wins key by key, and a null in `over` removes the key. */
+export function coalesce(base: Values, over: Values): Values {
+  const out: Values = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else out[k] = isObject(v) && isObject(out[k]) ? coalesce(out[k] as Values, v) : v;
+  }
+  return out;
+}
+
+/**
+ * Every default of a chart directory as the parent sees it: its values.yaml, and each subchart's defaults under
+ * the subchart's name with the parent's values for it on top. Computed from the files, the same way for a chart
+ * whose subcharts are plain charts/ folders (Dapr ≤ 1.15) and one that declares them as dependencies (1.16+),
+ * whose release records differ: `helm get values --all` holds the subchart defaults only for the latter.
+ */
+export async function chartDefaults(chartDir: string): Promise<Values> {
+  const own = ((parseYaml(await readFile(join(chartDir, 'values.yaml'), 'utf8').catch(() => '')) ?? {}) as Values);
+  const subDir = join(chartDir, 'charts');
+  const entries = existsSync(subDir) ? await readdir(subDir, { withFileTypes: true }) : [];
+  let out = own;
+  for (const e of entries.filter((x) => x.isDirectory() && existsSync(join(subDir, x.name, 'Chart.yaml'))).sort((a, b) => a.name.localeCompare(b.name))) {
+    const meta = parseYaml(await readFile(join(subDir, e.name, 'Chart.yaml'), 'utf8')) as { name?: string };
+    const name = meta.name ?? e.name;
+    const { global: _global, ...sub } = await chartDefaults(join(subDir, e.name));
+    out = { ...out, [name]: coalesce(sub, isObject(own[name]) ? own[name] : {}) };
+  }
+  return out;
+}
+
 export function setPath(values: Values, path: string, value: unknown): Values {
-  const keys = path.split('.');
+  const keys = splitKey(path);
   const out = structuredClone(values);
   let cur = out;
   for (const k of keys.slice(0, -1)) {
@@ -35,11 +88,11 @@ export function setPath(values: Values, path: string, value: unknown): Values {
 }
 
 export function getPath(values: Values, path: string): unknown {
-  return path.split('.').reduce<unknown>((cur, k) => (isObject(cur) ? cur[k] : undefined), values);
+  return splitKey(path).reduce<unknown>((cur, k) => (isObject(cur) ? cur[k] : undefined), values);
 }
 
 function deletePath(values: Values, path: string): void {
-  const keys = path.split('.');
+  const keys = splitKey(path);
   const parent = keys.slice(0, -1).reduce<unknown>((cur, k) => (isObject(cur) ? cur[k] : undefined), values);
   if (isObject(parent)) delete parent[keys.at(-1)!];
 }
@@ -64,7 +117,7 @@ export function parseSetFlag(flag: string): { key: string; value: unknown } | un
   const eq = flag.indexOf('=');
   if (eq <= 0) return undefined;
   const key = flag.slice(0, eq);
-  if (!/^[A-Za-z0-9_\-[\].]+$/.test(key) || key.startsWith('.') || key.endsWith('.') || key.includes('..')) return undefined;
+  if (!/^[A-Za-z0-9_\-[\].\\/]+$/.test(key) || key.startsWith('.') || key.endsWith('.') || key.includes('..')) return undefined;
   return { key, value: parseSetValue(flag.slice(eq + 1)) };
 }
 

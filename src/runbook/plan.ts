@@ -2,19 +2,18 @@
 // that the UI renders as tables or JSON. Secrets never reach it.
 import { createHash } from 'node:crypto';
 import { redactArgs } from '../cluster/redact.js';
-import { CONTROL_PLANE, HA_VALUE } from '../dapr/chart.js';
+import { CONTROL_PLANE } from '../dapr/chart.js';
 import { dataPlaneOf } from '../dapr/discovery.js';
 import { checkTrustBundle, type BundleReport } from '../dapr/trust-bundle.js';
-import { deepMerge, diffValues, parseSetFlag, setPath, withoutTlsValues, type ValueChange } from '../dapr/values.js';
+import { chartDefaults, coalesce, diffValues, withoutTlsValues, type ValueChange } from '../dapr/values.js';
+import type { Values } from '../cluster/helm.js';
+import { pullInstalledChart } from './prepare.js';
 import type { StepId } from '../state/journal.js';
 import { RUNBOOK } from './runbook.js';
 import { statefulSetsToRecreateNow } from './steps/statefulsets.js';
 import { judgeDataPlane } from './steps/data-plane.js';
 import type { CrdChange, RunContext } from './types.js';
 import type { StatefulSetRecreation } from '../dapr/statefulsets.js';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { imageTag, runtimeVersionOfTag } from '../dapr/chart.js';
 import { runChecks, type CheckResult } from '../dapr/checks/index.js';
 import { fallbackSupportedMinors, supportedMinorsFrom } from '../dapr/checks/versions.js';
@@ -39,6 +38,8 @@ export interface UpgradePlan {
   crds: CrdChange[];
   statefulSets: StatefulSetRecreation[];
   values: ValueChange[];
+  /** Why the values diff is partial, when it is. */
+  valuesNote?: string;
   workloads: { kind: string; namespace: string; name: string; sidecar: string; action: string }[];
   /** Production checks of the cluster as it is now (`daprup check`): failures and warnings only. Advice, never a blocker. */
   checks: CheckResult[];
@@ -47,16 +48,25 @@ export interface UpgradePlan {
   planHash: string;
 }
 
-/** The values the release will run with: target chart defaults, then the user's values as the upgrade passes them. */
-async function valuesAfter(ctx: RunContext): Promise<Record<string, unknown>> {
-  const defaults = (parseYaml(await readFile(join(ctx.chartDir, 'values.yaml'), 'utf8')) ?? {}) as Record<string, unknown>;
-  let user = setPath(withoutTlsValues(ctx.facts.userValues), HA_VALUE, ctx.haAfter);
-  for (const f of ctx.options.valuesFiles) user = deepMerge(user, (parseYaml(await readFile(f, 'utf8')) ?? {}) as Record<string, unknown>);
-  for (const s of ctx.options.set) {
-    const p = parseSetFlag(s);
-    if (p) user = setPath(user, p.key, p.value);
+/**
+ * The values that change, both sides computed the same way from chart files: the installed chart's defaults
+ * (subcharts included) under the release's user values, against the target chart's defaults under the values the
+ * new revision will record (the server-side dry run's). `helm get values --all` cannot be one side: a 1.16+
+ * release (subcharts as dependencies) records every subchart default, a 1.15 one almost only `global`.
+ */
+async function valueChanges(ctx: RunContext): Promise<{ changes: ValueChange[]; current: Values; note?: string }> {
+  const f = ctx.facts;
+  const after = coalesce(await chartDefaults(ctx.chartDir), ctx.renderedConfig);
+  const installed = await pullInstalledChart(ctx);
+  if (!installed) {
+    return {
+      changes: diffValues(withoutTlsValues(f.userValues), ctx.renderedConfig),
+      current: await ctx.tools.helm.computedValues(f.release.name, f.release.namespace).catch(() => f.userValues),
+      note: `Only your own values are compared: the installed chart ${ctx.options.chart} ${f.release.chartVersion} could not be pulled to compare its defaults.`,
+    };
   }
-  return deepMerge(defaults, user);
+  const current = coalesce(await chartDefaults(installed), f.userValues);
+  return { changes: diffValues(withoutTlsValues(current), withoutTlsValues(after)), current };
 }
 
 export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
@@ -82,10 +92,8 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
       replicasAfter: target?.spec.replicas,
     };
   });
-  // User values are kept; what changes is the chart's defaults, HA, and the user's own -f/--set.
-  const computed = await ctx.tools.helm.computedValues(f.release.name, f.release.namespace);
-  const before = withoutTlsValues(computed);
-  const values = diffValues(before, withoutTlsValues(await valuesAfter(ctx)));
+  // User values are kept; what changes is the chart's defaults, HA, the image tag and the user's own -f/--set.
+  const { changes: values, current, note: valuesNote } = await valueChanges(ctx);
   const changesPending = steps.some((s) => !s.skip && ['apply-crds', 'recreate-statefulsets', 'helm-upgrade', 'restart-data-plane'].includes(s.id));
   const hashInput = JSON.stringify({ target: ctx.options.target, from: ctx.verdict.current, ha: ctx.haAfter, chart: ctx.options.chart, set: ctx.options.set, files: ctx.options.valuesFiles });
   return {
@@ -98,8 +106,9 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
     crds: ctx.crds,
     statefulSets: await statefulSetsToRecreateNow(ctx),
     values,
+    valuesNote,
     workloads,
-    checks: productionChecks(ctx, computed),
+    checks: productionChecks(ctx, current),
     steps,
     changesPending,
     planHash: createHash('sha256').update(hashInput).digest('hex').slice(0, 16),

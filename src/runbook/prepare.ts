@@ -1,21 +1,26 @@
 // Runs every read-only probe once and derives what the steps need: the version verdict, the target chart
 // (pulled, so CRDs and templates come from it and not from the network), the rendered StatefulSets, the
 // CRD changes. Plan and upgrade both start here, so the preview shows what the upgrade will do.
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import semver from 'semver';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { readCheckObjects } from '../check.js';
 import type { ChartMetadata } from '../cluster/helm.js';
 import type { K8sObject, Workload } from '../cluster/k8s-types.js';
-import { DAPR_REPO, HA_VALUE } from '../dapr/chart.js';
-import { explain, inspectCluster, type Tools } from '../dapr/discovery.js';
+import { DAPR_REPO, TLS_VALUES } from '../dapr/chart.js';
+import { explain, inspectCluster, type ClusterFacts, type Tools } from '../dapr/discovery.js';
+import { keepLiveConversion, type CrdObject } from '../dapr/crds.js';
 import { hintFor } from '../dapr/error-hints.js';
-import { checkTrustBundle } from '../dapr/trust-bundle.js';
+import { checkTrustBundle, type TrustBundle } from '../dapr/trust-bundle.js';
+import { haAfterUpgrade, readUserOverrides, tagAfterUpgrade, userBringsTrustBundle } from '../dapr/upgrade-values.js';
 import { getPath, withoutTlsValues } from '../dapr/values.js';
-import { evaluateVersionPolicy } from '../dapr/version-policy.js';
+import { evaluateVersionPolicy, type PolicyVerdict } from '../dapr/version-policy.js';
 import { DaprupError, ExitCode, refusal } from '../errors.js';
-import type { CrdChange, RunContext, UpgradeOptions } from './types.js';
+import { crdsToApplyDir } from './steps/chart.js';
+import { dryRunValuesFile, hasResetThenReuse, helmUpgradeArgs } from './steps/helm-upgrade.js';
+import type { RunContext, UpgradeOptions } from './types.js';
 
 export interface PrepareOptions {
   workDir: string;
@@ -41,8 +46,14 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
   const bad = bundle.checks.find((c) => c.severity === 'failure');
   if (bad) throw refusal(`The trust bundle is not usable: ${bad.message}`, 'Fix or renew the trust bundle first (`daprup certs check` shows every finding).');
 
-  const verdict = evaluateVersionPolicy(p.from ?? release.version, options.target, options.overrides);
-  const haAfter = options.ha ?? (getPath(facts.userValues, HA_VALUE) === true || facts.haEnabled);
+  const verdict = await versionVerdict(tools, facts, options, p.from);
+  // The user's own -f/--set win over everything daprup adds (helm merges every -f before any --set).
+  const userOverrides = await readUserOverrides(options.valuesFiles, options.set);
+  const haAfter = haAfterUpgrade(options.ha, userOverrides, facts.userValues, facts.haEnabled);
+  const userTrustBundle = userBringsTrustBundle(userOverrides);
+  if (userTrustBundle) refuseForeignTrustBundle(userOverrides, facts.trustBundle);
+  const tag = tagAfterUpgrade(facts.userValues, userOverrides, options.target);
+  const notes = [...verdict.warnings, ...(tag.warning ? [tag.warning] : [])];
 
   await mkdir(p.workDir, { recursive: true, mode: 0o700 });
   // The production checks' extra read runs alongside the chart fetch; a failure there never stops the upgrade.
@@ -50,18 +61,57 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
     fetchTargetChart(tools, options, p.workDir),
     readCheckObjects(tools.kubectl).catch(() => undefined),
   ]);
-  const valueArgs = await templateValueArgs(options, facts.userValues, haAfter, p.workDir);
-  let manifest: string;
-  try {
-    manifest = await tools.helm.template(release.name, chartDir, release.namespace, valueArgs);
-  } catch (e) {
-    throw explain(e, 'Rendering the target chart');
-  }
-  const rendered = parseAllDocuments(manifest).map((d) => d.toJSON() as K8sObject | null).filter((o): o is Workload => !!o && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
-  const crdFiles = await chartCrdFiles(chartDir);
-  const crds = await crdChanges(tools, crdFiles, chartDir);
+  const base: RunContext = {
+    tools, options, facts, verdict: { ...verdict, warnings: notes }, workDir: p.workDir, chartDir, targetChart: meta, haAfter, userOverrides, userTrustBundle, tagAfter: tag.tag,
+    rendered: [], renderedConfig: {}, crdFiles: [], crds: [], checkObjects, chartVersions, log: p.log,
+  };
+  const [render, crds] = await Promise.all([renderUpgrade(base), prepareCrds(base)]);
+  return { ...base, ...render, ...crds };
+}
 
-  return { tools, options, facts, verdict, workDir: p.workDir, chartDir, targetChart: meta, haAfter, rendered, crdFiles, crds, checkObjects, chartVersions, log: p.log };
+/**
+ * The version policy, judged from what runs. A release whose last revision failed still runs what the last
+ * deployed revision installed (or a mix): its APP VERSION is not what runs, so the lowest control-plane version is.
+ */
+export async function versionVerdict(tools: Tools, facts: ClusterFacts, options: UpgradeOptions, from?: string): Promise<PolicyVerdict> {
+  const { release } = facts;
+  if (from || release.status !== 'failed') return evaluateVersionPolicy(from ?? release.version, options.target, options.overrides);
+  const running = facts.controlPlane.flatMap((c) => (c.present ? [c.version, ...c.podVersions] : [])).filter((v): v is string => !!v && !!semver.valid(v)).sort(semver.compare)[0] ?? release.version;
+  const history = await tools.helm.history(release.name, release.namespace).catch(() => []);
+  const lastDeployed = [...history].reverse().find((h) => h.revision < release.revision && (h.status === 'deployed' || h.status === 'superseded'));
+  const failedTarget = release.version;
+  const situation = `The last revision of release ${release.name} (${release.revision}, Dapr ${failedTarget}) failed; the control plane runs ${running}.`;
+  const rollback = lastDeployed ? `roll back first (helm rollback ${release.name} ${lastDeployed.revision} -n ${release.namespace}, Dapr ${lastDeployed.app_version})` : 'roll back first (helm history shows the revisions)';
+  try {
+    const verdict = evaluateVersionPolicy(running, options.target, options.overrides);
+    return { ...verdict, warnings: [`${situation} daprup upgrades from ${running}${options.target === failedTarget ? ', retrying that upgrade' : ''}.`, ...verdict.warnings] };
+  } catch (e) {
+    if (!(e instanceof DaprupError)) throw e;
+    throw new DaprupError(`${situation} ${e.message}`, `Retry the failed upgrade (daprup upgrade --to ${failedTarget}) or ${rollback}. ${e.hint}`, e.exitCode);
+  }
+}
+
+/** PEMs in the user's values that are not the cluster's trust bundle would replace the CA mid-upgrade. */
+function refuseForeignTrustBundle(overrides: Record<string, unknown>, live: TrustBundle): void {
+  const same = (path: string, pem: string) => String(getPath(overrides, path) ?? '').trim() === pem.trim();
+  if (same(TLS_VALUES.rootCert, live.rootCert) && same(TLS_VALUES.issuerCert, live.issuerCert) && same(TLS_VALUES.issuerKey, live.issuerKey)) return;
+  throw refusal('The trust-bundle PEMs in your values are not the ones the cluster runs: this upgrade would replace the CA and strand every sidecar.', 'Upgrade with the PEMs the cluster has (or leave them out: daprup passes the exported bundle), and change certificates as a separate step.');
+}
+
+/**
+ * What the upgrade will really apply: `helm upgrade --dry-run=server` with the very arguments of the upgrade
+ * (certificates aside), so lookups of live objects count, and the values the new revision will record.
+ */
+async function renderUpgrade(ctx: RunContext): Promise<Pick<RunContext, 'rendered' | 'renderedConfig'>> {
+  if (!hasResetThenReuse(ctx)) await writeFile(dryRunValuesFile(ctx.workDir), stringify(withoutTlsValues(ctx.facts.userValues)), { mode: 0o600 });
+  let release;
+  try {
+    release = await ctx.tools.helm.renderUpgrade(helmUpgradeArgs(ctx, { dryRun: true }));
+  } catch (e) {
+    throw explain(e, 'Rendering the upgrade (helm upgrade --dry-run)');
+  }
+  const rendered = parseAllDocuments(release.manifest).map((d) => d.toJSON() as K8sObject | null).filter((o): o is Workload => !!o && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
+  return { rendered, renderedConfig: withoutTlsValues(release.config) };
 }
 
 /**
@@ -85,6 +135,30 @@ async function recoverPendingRelease(tools: Tools, release: { name: string; name
   }
 }
 
+/** A chart given as a directory (`--chart ./dapr`) rather than a repository or OCI reference. */
+export const isChartDirectory = (chart: string) => chart.startsWith('.') || chart.startsWith('/') || existsSync(join(chart, 'Chart.yaml'));
+
+/**
+ * The chart the release runs, pulled beside the target for the values diff; undefined where it cannot be
+ * (a chart directory, a version gone from the repository): the plan then compares the user's values only.
+ */
+export async function pullInstalledChart(ctx: RunContext): Promise<string | undefined> {
+  const { chart } = ctx.options;
+  const version = ctx.facts.release.chartVersion;
+  if (isChartDirectory(chart)) return undefined;
+  const dest = join(ctx.workDir, 'installed-chart');
+  const dir = join(dest, chart.split('/').at(-1)!);
+  if (existsSync(join(dir, 'Chart.yaml')) && (parseYaml(await readFile(join(dir, 'Chart.yaml'), 'utf8')) as ChartMetadata).version === version) return dir;
+  await rm(dest, { recursive: true, force: true });
+  await mkdir(dest, { recursive: true, mode: 0o700 });
+  try {
+    await ctx.tools.helm.pull(chart, version, dest);
+  } catch {
+    return undefined;
+  }
+  return existsSync(join(dir, 'Chart.yaml')) ? dir : undefined;
+}
+
 /** The repository behind `repo/chart`: added when it is Dapr's public one, refused otherwise. */
 async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string): Promise<{ chartDir: string; meta: ChartMetadata; chartVersions?: string[] }> {
   const { helm } = tools;
@@ -95,7 +169,7 @@ async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string
     if (meta.version === o.target) return { chartDir: pulledDir, meta };
   }
   let chartVersions: string[] | undefined;
-  const isRepoRef = !o.chart.startsWith('oci://') && !o.chart.startsWith('.') && !o.chart.startsWith('/') && o.chart.includes('/');
+  const isRepoRef = !o.chart.startsWith('oci://') && !isChartDirectory(o.chart) && o.chart.includes('/');
   if (isRepoRef) {
     const repoName = o.chart.split('/')[0]!;
     // Usually the repository is configured: update it at once; only when that fails, see whether it is there.
@@ -131,35 +205,35 @@ async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string
   return { chartDir: dir, meta, chartVersions };
 }
 
-/** The values `helm template` needs to render what `helm upgrade` will install (certificates aside). */
-async function templateValueArgs(o: UpgradeOptions, userValues: Record<string, unknown>, ha: boolean, workDir: string): Promise<string[]> {
-  const file = join(workDir, 'template-values.yaml');
-  await writeFile(file, stringify(withoutTlsValues(userValues)), { mode: 0o600 });
-  return ['--values', file, '--set', `${HA_VALUE}=${ha}`, ...userValueFlags(o)];
-}
 
-/** The user's own -f and --set, always last so they win. */
-export const userValueFlags = (o: UpgradeOptions): string[] => [...o.valuesFiles.flatMap((f) => ['--values', f]), ...o.set.flatMap((s) => ['--set', s])];
-
-async function chartCrdFiles(chartDir: string): Promise<string[]> {
-  const dir = join(chartDir, 'crds');
-  if (!existsSync(dir)) return [];
-  return (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
-}
-
-/** Which CRDs of the target chart are new, changed or already identical (a server-side dry-run diff). */
-async function crdChanges(tools: Tools, files: string[], chartDir: string): Promise<CrdChange[]> {
-  if (!files.length) return [];
-  const names: string[] = [];
-  for (const f of files) {
-    for (const doc of parseAllDocuments(await readFile(f, 'utf8'))) {
-      const o = doc.toJSON() as K8sObject | null;
-      if (o?.kind === 'CustomResourceDefinition') names.push(o.metadata.name);
-    }
-  }
+/** The target chart's CRDs as daprup will apply them, and which of them are new or change (a server-side dry-run diff). */
+async function prepareCrds(ctx: RunContext): Promise<Pick<RunContext, 'crdFiles' | 'crds'>> {
+  const source = join(ctx.chartDir, 'crds');
+  if (!existsSync(source)) return { crdFiles: [], crds: [] };
+  const files = (await readdir(source)).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const docs = await Promise.all(files.map(async (f) => ({ file: f, objects: parseAllDocuments(await readFile(join(source, f), 'utf8')).map((d) => d.toJSON() as CrdObject | null).filter((o): o is CrdObject => o?.kind === 'CustomResourceDefinition') })));
+  const names = docs.flatMap((d) => d.objects.map((o) => o.metadata.name));
+  let live: CrdObject[];
   try {
-    const changes = await tools.kubectl.diffChanges(join(chartDir, 'crds'));
-    return names.map((name) => ({ name, action: changes.get(name) ?? 'unchanged' }));
+    live = names.length ? await ctx.tools.kubectl.list<CrdObject>(names.map((n) => `customresourcedefinitions/${n}`), { ignoreNotFound: true }) : [];
+  } catch (e) {
+    throw explain(e, 'Reading the CustomResourceDefinitions');
+  }
+  const dir = crdsToApplyDir(ctx.workDir);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const crdFiles: string[] = [];
+  for (const d of docs) {
+    if (!d.objects.length) continue;
+    const file = join(dir, d.file);
+    const kept = d.objects.map((o) => keepLiveConversion(o, live.find((l) => l.metadata.name === o.metadata.name)));
+    await writeFile(file, kept.map((o) => stringify(o)).join('---\n'), { mode: 0o600 });
+    crdFiles.push(file);
+  }
+  if (!crdFiles.length) return { crdFiles, crds: [] };
+  try {
+    const changes = await ctx.tools.kubectl.diffChanges(dir);
+    return { crdFiles, crds: names.map((name) => ({ name, action: changes.get(name) ?? 'unchanged' })) };
   } catch (e) {
     const text = String((e as { stderr?: string }).stderr ?? e);
     throw new DaprupError(`Comparing the chart's CRDs with the cluster failed: ${text.trim().split('\n')[0]}`, hintFor(text) ?? 'Check that your user may read CustomResourceDefinitions.', ExitCode.stepFailed);

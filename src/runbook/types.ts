@@ -1,7 +1,7 @@
 // The upgrade as data: ordered steps with stable ids, each with a probe (already done?), a plan (what it
 // would run), an apply and a verify. Plan and upgrade walk the same steps; plan never calls apply.
 import type { CheckObjects } from '../check.js';
-import type { ChartMetadata } from '../cluster/helm.js';
+import type { ChartMetadata, Values } from '../cluster/helm.js';
 import type { Workload } from '../cluster/k8s-types.js';
 import type { ClusterFacts, Tools } from '../dapr/discovery.js';
 import type { PolicyOverrides, PolicyVerdict } from '../dapr/version-policy.js';
@@ -39,8 +39,17 @@ export interface RunContext {
   chartDir: string;
   targetChart: ChartMetadata;
   haAfter: boolean;
-  /** Objects of the target chart rendered with the values the upgrade will use. */
+  /** The user's -f files and --set flags merged: where they set a key, daprup adds nothing of its own. */
+  userOverrides: Values;
+  /** The user's values carry the trust-bundle PEMs themselves (the same bytes the cluster runs). */
+  userTrustBundle: boolean;
+  /** `global.tag` moved to the target with its variant kept (`1.17.13-mariner`), when the user had pinned it. */
+  tagAfter?: string;
+  /** Workloads the upgrade will apply, from `helm upgrade --dry-run=server` (lookups of live objects included). */
   rendered: Workload[];
+  /** The user-supplied values the new revision will record (what that dry run reports; PEMs removed). */
+  renderedConfig: Values;
+  /** The CRD files daprup applies: the target chart's, with the live conversion webhook settings kept. */
   crdFiles: string[];
   crds: CrdChange[];
   /** What the production checks read beyond the facts (undefined when that read failed: checks are advice). */

@@ -66,9 +66,10 @@ export function renderPlan(p: UpgradePlan): string {
   out.push('', 'CRDs from the target chart:');
   out.push(p.crds.length ? table(['CRD', 'action'], p.crds.map((c) => [c.name, c.action])) : '  (none)');
   out.push('', 'StatefulSets to recreate:');
-  out.push(p.statefulSets.length ? table(['StatefulSet', 'immutable change'], p.statefulSets.map((s) => [s.name, s.changes.join('\n')])) : '  (none)');
+  out.push(p.statefulSets.length ? table(['StatefulSet', 'immutable change'], p.statefulSets.map((s) => [s.name, [...s.changes, ...(s.claimNotes ?? [])].join('\n')])) : '  (none)');
   out.push('', 'Values that will change (your own values are kept):');
   out.push(p.values.length ? table(['value', 'now', 'after'], p.values.map((v) => [v.key, JSON.stringify(v.from), JSON.stringify(v.to)])) : '  (none)');
+  if (p.valuesNote) out.push(`  ${p.valuesNote}`);
   out.push('', 'Dapr-enabled workloads:');
   out.push(p.workloads.length ? table(['kind', 'namespace', 'name', 'sidecar', 'action'], p.workloads.map((w) => [w.kind, w.namespace, w.name, w.sidecar, w.action])) : '  (none)');
   out.push('', 'Production checks (advice for the cluster as it is now; they never block the upgrade; all of them: daprup check):');

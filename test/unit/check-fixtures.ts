@@ -1,5 +1,5 @@
 // Objects for the production checks: a tuned Dapr cluster (every check ok) that tests break one field at a time.
-import type { Pod, Workload } from '../../src/cluster/k8s-types.js';
+import type { PersistentVolumeClaim, Pod, Workload } from '../../src/cluster/k8s-types.js';
 import { CONTROL_PLANE } from '../../src/dapr/chart.js';
 import type { CheckInput, DaprComponent, DaprConfiguration, PodDisruptionBudget } from '../../src/dapr/checks/types.js';
 import { controlPlaneStatus } from '../../src/dapr/control-plane.js';
@@ -81,6 +81,15 @@ let bundle: ReturnType<typeof makeTrustBundle> | undefined;
 export const trustBundlePems = () => (bundle ??= makeTrustBundle());
 
 /** A cluster that follows every guideline. */
+/** A scheduler replica's bound claim, as the StatefulSet's template created it. */
+export function schedulerClaim(ordinal: number, size: string): PersistentVolumeClaim {
+  return {
+    apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `dapr-scheduler-data-dir-dapr-scheduler-server-${ordinal}`, namespace: NS },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } },
+    status: { phase: 'Bound', capacity: { storage: size } },
+  };
+}
+
 export function tunedInput(): CheckInput {
   const controlPlaneWorkloads = CONTROL_PLANE.map((c) => controlPlaneWorkload(c.name));
   const cpPods = CONTROL_PLANE.flatMap((c) => controlPlanePods(c.name));
@@ -99,6 +108,8 @@ export function tunedInput(): CheckInput {
     components: [component('shop', 'statestore', [{ name: 'redisHost', value: 'redis:6379' }, { name: 'redisPassword', secretKeyRef: { name: 'redis', key: 'password' } }], ['orders', 'cart'])],
     configurations: [configuration(NS, 'daprsystem', { mtls: { enabled: true } }), configuration('shop', 'tracing', { tracing: { samplingRate: '1', otel: { endpointAddress: 'otel:4317' } } })],
     namespaces: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }],
+    claims: [0, 1, 2].map((i) => schedulerClaim(i, '16Gi')),
+    storageClasses: [{ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }, provisioner: 'kubernetes.io/host-path' }],
     supported: { minors: ['1.18', '1.17', '1.16'], source: 'test index' },
     certWarnDays: 30,
   };

@@ -10,7 +10,7 @@ import { FakeRunner } from './fake-runner.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const list = (items: unknown[]) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
-const EXTRA = 'poddisruptionbudgets,components.dapr.io,configurations.dapr.io,namespaces';
+const EXTRA = 'poddisruptionbudgets,components.dapr.io,configurations.dapr.io,namespaces,persistentvolumeclaims,storageclasses';
 
 /** A fake cluster answering every read `daprup check` makes, from the tuned fixture with a few edits. */
 function fakeCluster(edit: (input: ReturnType<typeof tunedInput>) => void = () => undefined) {
@@ -32,7 +32,7 @@ function fakeCluster(edit: (input: ReturnType<typeof tunedInput>) => void = () =
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dapr-trust-bundle', namespace: NS }, data: { 'ca.crt': pems.rootCert } },
       { apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: 'daprsystem', namespace: NS }, spec: { mtls: { enabled: input.mtlsEnabled } } },
     ]))
-    .on('kubectl', ['get', EXTRA], list([...input.pdbs, ...input.components, ...input.configurations, ...input.namespaces]))
+    .on('kubectl', ['get', EXTRA], list([...input.pdbs, ...input.components, ...input.configurations, ...input.namespaces, ...(input.claims ?? []), ...(input.storageClasses ?? [])]))
     .on('helm', ['search', 'repo'], JSON.stringify(['1.18.2', '1.17.2', '1.16.19', '1.15.12'].map((v) => ({ name: 'dapr/dapr', version: v, app_version: v }))));
   const tools = { helm: new Helm(runner, 'helm'), kubectl: new Kubectl(runner, 'kubectl') };
   return { runner, tools };
@@ -41,7 +41,7 @@ function fakeCluster(edit: (input: ReturnType<typeof tunedInput>) => void = () =
 const options = { chart: 'dapr/dapr', certWarnDays: 30, strict: false };
 
 describe('daprup check over a fake cluster', () => {
-  it('reads everything in 11 read-only processes, one of them for PDBs, Components, Configurations and namespaces', async () => {
+  it('reads everything in 11 read-only processes, one of them for PDBs, Components, Configurations, namespaces, claims and StorageClasses', async () => {
     const { runner, tools } = fakeCluster();
     const report = await runCheck(tools, options);
     expect(runner.calls).toHaveLength(11);
@@ -82,12 +82,14 @@ describe('daprup check over a fake cluster', () => {
       .on('kubectl', ['get', 'poddisruptionbudgets'], list([{ kind: 'PodDisruptionBudget', metadata: { name: 'p', namespace: NS }, spec: {} }]))
       .on('kubectl', ['get', 'components.dapr.io'], { exitCode: 1, stderr: 'forbidden' })
       .on('kubectl', ['get', 'configurations.dapr.io'], list([]))
-      .on('kubectl', ['get', 'namespaces'], list([{ kind: 'Namespace', metadata: { name: 'a' } }]));
+      .on('kubectl', ['get', 'namespaces'], list([{ kind: 'Namespace', metadata: { name: 'a' } }]))
+      .on('kubectl', ['get', 'persistentvolumeclaims'], list([]))
+      .on('kubectl', ['get', 'storageclasses'], list([]));
     const objects = await readCheckObjects(new Kubectl(runner, 'kubectl'));
     expect(objects.unreadable).toEqual(['components']);
     expect(objects.pdbs.map((p) => p.metadata.name)).toEqual(['p']);
     expect(objects.namespaces.map((n) => n.metadata.name)).toEqual(['a']);
-    expect(runner.calls).toHaveLength(5);
+    expect(runner.calls).toHaveLength(7);
   });
 });
 

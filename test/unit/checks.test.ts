@@ -11,7 +11,7 @@ import { checkApiToken, checkGoMemLimit, checkSeccomp, checkServiceAccountToken,
 import { checkSupportedMinor, checkVersionSkew, fallbackSupportedMinors, supportedMinorsFrom, SUPPORTED_MINORS } from '../../src/dapr/checks/versions.js';
 import { MAX_LISTED, type CheckInput } from '../../src/dapr/checks/types.js';
 import { makeTrustBundle } from '../support/certs.js';
-import { app, appPod, component, controlPlanePods, editControlPlane, NS, TUNED_ANNOTATIONS, tunedInput } from './check-fixtures.js';
+import { app, appPod, component, controlPlanePods, editControlPlane, NS, schedulerClaim, TUNED_ANNOTATIONS, tunedInput } from './check-fixtures.js';
 
 const nonOk = (input: CheckInput) => runChecks(input).filter((r) => r.severity !== 'ok').map((r) => [r.id, r.severity]);
 
@@ -122,7 +122,7 @@ describe('control plane', () => {
   });
 
   it('judges scheduler storage: in memory, too small, enough', () => {
-    const storage = (size?: string) => editControlPlane(tunedInput(), (w) => {
+    const storage = (size?: string) => editControlPlane({ ...tunedInput(), claims: [] }, (w) => {
       if (w.metadata.name !== 'dapr-scheduler-server') return;
       if (size) w.spec.volumeClaimTemplates![0]!.spec.resources!.requests!.storage = size;
       else delete w.spec.volumeClaimTemplates;
@@ -135,7 +135,22 @@ describe('control plane', () => {
     expect(small.severity).toBe('warning');
     expect(small.finding).toContain('1Gi per replica');
     expect(checkSchedulerStorage(storage('20000M')).severity).toBe('ok'); // 20 GB > 16 GiB
-    expect(checkSchedulerStorage(storage('16Gi')).finding).toBe('Scheduler storage is persistent: 16Gi per replica.');
+    expect(checkSchedulerStorage(storage('16Gi')).finding).toBe('Scheduler storage is persistent: 16Gi per replica (no bound claim read).');
+    expect(checkSchedulerStorage(tunedInput()).finding).toBe('Scheduler storage is persistent: 16Gi per replica, 3 bound claims.');
+  });
+
+  // Regression (issue 9.3): the template said 16Gi and check said so, while every bound claim held 1Gi.
+  it('judges scheduler storage by the bound claims, not the template, and says how to grow them', () => {
+    const input = { ...tunedInput(), claims: [0, 1, 2].map((i) => schedulerClaim(i, '1Gi')) };
+    const r = checkSchedulerStorage(input);
+    expect(r.severity).toBe('warning');
+    expect(r.finding).toBe("Scheduler storage is persistent but its bound claims hold 1Gi per replica (Dapr advises at least 16Gi) (the StatefulSet's template asks 16Gi for new claims only).");
+    expect(r.fix).toContain("kubectl patch pvc dapr-scheduler-data-dir-dapr-scheduler-server-0 -n dapr-system -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"16Gi\"}}}}'");
+    expect(r.fix).toContain('dapr-scheduler-data-dir-dapr-scheduler-server-2');
+    expect(r.fix).toContain('StorageClass standard does not allow expansion');
+    expect(r.affected?.count).toBe(3);
+    const expandable = checkSchedulerStorage({ ...input, storageClasses: input.storageClasses!.map((c) => ({ ...c, allowVolumeExpansion: true })) });
+    expect(expandable.fix).toContain('StorageClass standard allows expansion');
   });
 });
 

@@ -44,4 +44,19 @@ describe('immutable StatefulSet fields', () => {
     expect(quantityBytes('1G')).toBe(1e9);
     expect(Number.isNaN(quantityBytes('1Gx'))).toBe(true);
   });
+
+  // Regression (issue 9.3): the plan promised the new size; the recreated StatefulSet reuses the 1Gi claims.
+  it('says that bound claims keep their size when a recreation changes the claim template, with the commands to grow them', () => {
+    const live = [sts('dapr-scheduler-server', [{ name: 'dapr-scheduler-data-dir', size: '1Gi' }])];
+    const target = [sts('dapr-scheduler-server', [{ name: 'dapr-scheduler-data-dir', size: '16Gi' }])];
+    const claim = (i: number) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `dapr-scheduler-data-dir-dapr-scheduler-server-${i}`, namespace: 'dapr-system' }, spec: { storageClassName: 'fast' }, status: { capacity: { storage: '1Gi' } } });
+    const other = { ...claim(0), metadata: { name: 'dapr-scheduler-data-dir-dapr-scheduler-server-0', namespace: 'elsewhere' } };
+    const [r] = statefulSetsToRecreate(live, target, 'dapr-system', { claims: [claim(1), claim(0), other], classes: [{ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'fast' }, allowVolumeExpansion: true }] });
+    expect(r!.claimNotes).toEqual([
+      'The bound claims keep their size: dapr-scheduler-data-dir-dapr-scheduler-server-0 (1Gi), dapr-scheduler-data-dir-dapr-scheduler-server-1 (1Gi); only new replicas get 16Gi. '
+      + 'Grow them after the upgrade (StorageClass fast allows expansion): '
+      + `kubectl patch pvc dapr-scheduler-data-dir-dapr-scheduler-server-0 -n dapr-system -p '{"spec":{"resources":{"requests":{"storage":"16Gi"}}}}'; `
+      + `kubectl patch pvc dapr-scheduler-data-dir-dapr-scheduler-server-1 -n dapr-system -p '{"spec":{"resources":{"requests":{"storage":"16Gi"}}}}'`,
+    ]);
+  });
 });

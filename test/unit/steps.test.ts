@@ -1,4 +1,7 @@
 // The exact helm/kubectl argument arrays the steps plan, in order, from a fixed RunContext (no cluster).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Helm } from '../../src/cluster/helm.js';
 import { Kubectl } from '../../src/cluster/kubectl.js';
@@ -6,7 +9,7 @@ import type { Pod, Workload } from '../../src/cluster/k8s-types.js';
 import type { ClusterFacts } from '../../src/dapr/discovery.js';
 import { applyCrds } from '../../src/runbook/steps/chart.js';
 import { restartDataPlane } from '../../src/runbook/steps/data-plane.js';
-import { helmUpgrade, helmUpgradeArgs } from '../../src/runbook/steps/helm-upgrade.js';
+import { ensureBackupValues, helmUpgrade, helmUpgradeArgs } from '../../src/runbook/steps/helm-upgrade.js';
 import { recreateStatefulSets } from '../../src/runbook/steps/statefulsets.js';
 import type { RunContext, UpgradeOptions } from '../../src/runbook/types.js';
 import { FakeRunner } from './fake-runner.js';
@@ -44,7 +47,10 @@ function context(o: { helm?: [number, number]; options?: Partial<UpgradeOptions>
     verdict: { current: '1.16.18', target: '1.17.2', change: o.change ?? 'minor', warnings: [] },
     workDir: '/run', chartDir: '/run/chart/dapr', targetChart: { name: 'dapr', version: '1.17.2', appVersion: '1.17.2' },
     haAfter: true,
+    userOverrides: {},
+    userTrustBundle: false,
     rendered: [sts('dapr-placement-server', ['raft-log'])],
+    renderedConfig: {},
     crdFiles: ['/run/chart/dapr/crds/components.yaml'],
     crds: [{ name: 'components.dapr.io', action: 'update' }, { name: 'mcpservers.dapr.io', action: 'create' }],
     log: () => {},
@@ -73,6 +79,66 @@ describe('helm-upgrade arguments', () => {
     expect(helmUpgradeArgs(context({ helm: [3, 14] }))).toContain('--reset-then-reuse-values');
   });
 
+  // Regression (issue 9.6): helm merges every -f before any --set, so daprup's own --set used to beat the user's file.
+  it("passes daprup's own values only where the user's -f/--set leave them unset", () => {
+    const ctx = context({ options: { valuesFiles: ['/my/values.yaml'] } });
+    ctx.userOverrides = { global: { ha: { enabled: true }, tag: '1.17.2-custom' } };
+    ctx.tagAfter = '1.17.2-mariner';
+    const args = helmUpgradeArgs(ctx);
+    expect(args.filter((a) => a.startsWith('global.'))).toEqual([]);
+    expect(args).toContain('/my/values.yaml');
+  });
+
+  it('moves a pinned variant tag to the target with --set global.tag (issue 9.7)', () => {
+    const ctx = context();
+    ctx.tagAfter = '1.17.2-mariner';
+    expect(helmUpgradeArgs(ctx)).toEqual(expect.arrayContaining(['--set', 'global.tag=1.17.2-mariner']));
+    const at = helmUpgradeArgs(ctx).indexOf('global.tag=1.17.2-mariner');
+    expect(at).toBeGreaterThan(helmUpgradeArgs(ctx).indexOf('global.ha.enabled=true'));
+  });
+
+  it('leaves the certificates to the user when their values carry the trust bundle', () => {
+    const ctx = context();
+    ctx.userTrustBundle = true;
+    expect(helmUpgradeArgs(ctx)).not.toContain('--set-file');
+  });
+
+  it('renders the same upgrade server-side for the plan: --dry-run=server, Secrets hidden, no certificates, no --wait', () => {
+    const ctx = context({ options: { set: ['a=b'] } });
+    expect(helmUpgradeArgs(ctx, { dryRun: true })).toEqual([
+      'upgrade', 'dapr', '/run/chart/dapr', '--namespace', 'dapr-system', '--version', '1.17.2',
+      '--reset-then-reuse-values', '--set', 'global.ha.enabled=true', '--set', 'a=b',
+      '--dry-run=server', '--hide-secret', '-o', 'json', '--kubeconfig', '/kc',
+    ]);
+    // helm 3.13: server-side but no --hide-secret; older: a client render without lookups, from the user's values.
+    expect(helmUpgradeArgs(context({ helm: [3, 13] }), { dryRun: true })).toEqual(expect.arrayContaining(['--dry-run=server', '/run/dry-run-values.yaml']));
+    expect(helmUpgradeArgs(context({ helm: [3, 13] }), { dryRun: true })).not.toContain('--hide-secret');
+    expect(helmUpgradeArgs(context({ helm: [3, 12] }), { dryRun: true })).toContain('--dry-run');
+    expect(helmUpgradeArgs(context({ helm: [3, 12] }), { dryRun: true })).not.toContain('--dry-run=server');
+  });
+
+  // Regression (issue 9.8): resumed on another machine, helm < 3.14 needed a backup only the first machine had.
+  it('re-reads the values of the start revision when a resumed run on helm < 3.14 has no backup here', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'daprup-unit-'));
+    try {
+      const ctx = context({ helm: [3, 13] });
+      ctx.workDir = work;
+      ctx.journal = { data: { startRevision: 7 } } as unknown as RunContext['journal'];
+      const runner = new FakeRunner().on('helm', ['get', 'values', 'dapr'], JSON.stringify({ dapr_operator: { logLevel: 'debug' }, dapr_sentry: { tls: { issuer: { keyPEM: 'SECRET' } } } }));
+      ctx.tools = { ...ctx.tools, helm: new Helm(runner, 'helm', { kubeconfig: '/kc' }) };
+      await ensureBackupValues(ctx);
+      expect(runner.commandLines()).toEqual(['helm get values dapr --namespace dapr-system --revision 7 -o json --kubeconfig /kc']);
+      const written = await readFile(join(work, 'backup', 'user-values.yaml'), 'utf8');
+      expect(written).toContain('logLevel: debug');
+      expect(written).not.toContain('SECRET');
+      expect(helmUpgradeArgs(ctx)).toEqual(expect.arrayContaining(['--reset-values', '--values', join(work, 'backup', 'user-values.yaml')]));
+      await ensureBackupValues(ctx); // present now: not read again
+      expect(runner.calls).toHaveLength(1);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it('is planned as destructive with the exact command', async () => {
     const p = await helmUpgrade.plan(context());
     expect(p.destructive).toBe(true);
@@ -81,9 +147,9 @@ describe('helm-upgrade arguments', () => {
 });
 
 describe('planned commands of the other steps', () => {
-  it('apply-crds: one server-side apply of the pulled chart crds/, skipped on a downgrade', async () => {
+  it('apply-crds: one server-side apply of the CRDs prepare wrote (the chart\'s, live conversion kept), skipped on a downgrade', async () => {
     expect((await applyCrds.plan(context())).commands).toEqual([
-      ['kubectl', '--kubeconfig', '/kc', 'apply', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', '/run/chart/dapr/crds'],
+      ['kubectl', '--kubeconfig', '/kc', 'apply', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', '/run/crds'],
     ]);
     const down = await applyCrds.plan(context({ change: 'downgrade' }));
     expect(down.skip).toContain('downgrade');

@@ -3,6 +3,7 @@
 import semver from 'semver';
 import { selectorMatches, type Container, type Pod, type Workload } from '../../cluster/k8s-types.js';
 import { CONTROL_PLANE, HA_VALUE } from '../chart.js';
+import { boundClaims, claimSize, expansionNote, growClaimCommand } from '../statefulsets.js';
 import { getPath } from '../values.js';
 import { parseKubeQuantity } from './quantity.js';
 import { affected, daprupUpgrade, listed, ok, type CheckInput, type CheckResult } from './types.js';
@@ -226,8 +227,13 @@ export function checkWatchdog(input: CheckInput): CheckResult {
   };
 }
 
+/**
+ * Scheduler storage as it is bound: each replica's claim keeps the size it was created with, whatever the
+ * StatefulSet's template says later (the chart's 16Gi default from 1.17.7 never reaches an existing 1Gi claim).
+ */
 export function checkSchedulerStorage(input: CheckInput): CheckResult {
   const id = 'control-plane-scheduler-storage';
+  const ns = input.release.namespace;
   const scheduler = input.controlPlaneWorkloads.find((w) => w.kind === 'StatefulSet' && w.metadata.name === 'dapr-scheduler-server');
   if (!scheduler) return { ...ok(id, GROUP, 'Scheduler storage: not checked, no scheduler StatefulSet.'), severity: 'info' };
   const claim = scheduler.spec.volumeClaimTemplates?.find((v) => v.metadata.name === SCHEDULER_CLAIM) ?? scheduler.spec.volumeClaimTemplates?.[0];
@@ -239,18 +245,35 @@ export function checkSchedulerStorage(input: CheckInput): CheckResult {
       fix: `${daprupSet(input, 'dapr_scheduler.cluster.inMemoryStorage=false', `dapr_scheduler.cluster.storageSize=${SCHEDULER_MIN_STORAGE}`)} (volumeClaimTemplates are immutable: daprup recreates the scheduler StatefulSet).`,
     };
   }
-  const size = claim.spec.resources?.requests?.storage;
-  const bytes = parseKubeQuantity(size);
+  const templateSize = claim.spec.resources?.requests?.storage;
+  const bound = boundClaims(input.claims ?? [], claim.metadata.name, scheduler.metadata.name, ns);
   const min = parseKubeQuantity(SCHEDULER_MIN_STORAGE)!;
   const cls = claim.spec.storageClassName ? `, storage class ${claim.spec.storageClassName}` : '';
-  if (bytes !== undefined && bytes >= min) return ok(id, GROUP, `Scheduler storage is persistent: ${size} per replica${cls}.`);
+  if (!bound.length) {
+    // No claim to read (none bound yet, or claims unreadable): the template is all there is.
+    const bytes = parseKubeQuantity(templateSize);
+    if (bytes !== undefined && bytes >= min) return ok(id, GROUP, `Scheduler storage is persistent: ${templateSize} per replica${cls} (no bound claim read).`);
+    return {
+      id, group: GROUP, severity: 'warning',
+      finding: `Scheduler storage is persistent but ${templateSize ?? 'of unknown size'} per replica (Dapr advises at least ${SCHEDULER_MIN_STORAGE}).`,
+      why: SCHEDULER_FULL,
+      fix: `Set dapr_scheduler.cluster.storageSize=${SCHEDULER_MIN_STORAGE} and dapr_scheduler.etcdSpaceQuota=${SCHEDULER_MIN_STORAGE} (the claim template is immutable: daprup recreates the scheduler StatefulSet).`,
+    };
+  }
+  const sizes = [...new Set(bound.map((c) => claimSize(c) ?? '?'))];
+  const template = templateSize && sizes.some((s) => parseKubeQuantity(s) !== parseKubeQuantity(templateSize)) ? ` (the StatefulSet's template asks ${templateSize} for new claims only)` : '';
+  const small = bound.filter((c) => (parseKubeQuantity(claimSize(c)) ?? 0) < min);
+  if (!small.length) return ok(id, GROUP, `Scheduler storage is persistent: ${sizes.join(', ')} per replica, ${bound.length} bound claim${bound.length === 1 ? '' : 's'}${cls}${template}.`);
   return {
     id, group: GROUP, severity: 'warning',
-    finding: `Scheduler storage is persistent but ${size ?? 'of unknown size'} per replica (Dapr advises at least ${SCHEDULER_MIN_STORAGE}).`,
-    why: 'When etcd fills its volume the scheduler fails with "mvcc: database space exceeded" and jobs, reminders and workflows stop.',
-    fix: `Volume claims are immutable in the StatefulSet: grow each PVC in place (kubectl patch pvc ${SCHEDULER_CLAIM}-dapr-scheduler-server-<n> -n ${input.release.namespace} -p '{"spec":{"resources":{"requests":{"storage":"${SCHEDULER_MIN_STORAGE}"}}}}', needs a StorageClass with allowVolumeExpansion) and set dapr_scheduler.cluster.storageSize=${SCHEDULER_MIN_STORAGE} and dapr_scheduler.etcdSpaceQuota=${SCHEDULER_MIN_STORAGE} for new replicas.`,
+    finding: `Scheduler storage is persistent but its bound claims hold ${sizes.join(', ')} per replica (Dapr advises at least ${SCHEDULER_MIN_STORAGE})${template}.`,
+    why: SCHEDULER_FULL,
+    fix: `Grow each claim in place (${expansionNote(small[0]!, input.storageClasses ?? [])}): ${small.map((c) => growClaimCommand(c, SCHEDULER_MIN_STORAGE)).join('; ')}; and set dapr_scheduler.etcdSpaceQuota=${SCHEDULER_MIN_STORAGE}.`,
+    affected: affected(small.map((c) => `${ns}/${c.metadata.name}`)),
   };
 }
+
+const SCHEDULER_FULL = 'When etcd fills its volume the scheduler fails with "mvcc: database space exceeded" and jobs, reminders and workflows stop.';
 
 export function controlPlaneChecks(input: CheckInput): CheckResult[] {
   return [

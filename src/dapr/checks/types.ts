@@ -1,7 +1,7 @@
 // What `daprup check` judges and what it reports. Checks are pure functions of objects read beforehand
 // (src/check.ts reads them); nothing here talks to the cluster.
 import type { Values } from '../../cluster/helm.js';
-import type { K8sObject, LabelSelector } from '../../cluster/k8s-types.js';
+import type { K8sObject, LabelSelector, PersistentVolumeClaim, StorageClass } from '../../cluster/k8s-types.js';
 import type { ClusterFacts } from '../discovery.js';
 
 export type CheckSeverity = 'ok' | 'warning' | 'failure' | 'info';
@@ -75,6 +75,9 @@ export interface CheckInput extends Pick<ClusterFacts, 'release' | 'workloads' |
   components: DaprComponent[];
   configurations: DaprConfiguration[];
   namespaces: Namespace[];
+  /** Bound claims and StorageClasses (absent: not read, judged from the StatefulSet template alone). */
+  claims?: PersistentVolumeClaim[];
+  storageClasses?: StorageClass[];
   supported: SupportedMinors;
   /** Kinds that could not be read (RBAC, missing CRD): their checks are reported as info. */
   unreadable?: string[];

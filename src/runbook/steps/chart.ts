@@ -38,7 +38,9 @@ export const checkChart: Step = {
   async verify() {},
 };
 
-const crdsDir = (ctx: RunContext) => join(ctx.chartDir, 'crds');
+/** Where prepare writes the CRDs to apply: the chart's, with the live conversion settings kept (src/dapr/crds.ts). */
+export const crdsToApplyDir = (workDir: string) => join(workDir, 'crds');
+const crdsDir = (ctx: RunContext) => crdsToApplyDir(ctx.workDir);
 
 export const applyCrds: Step = {
   id: 'apply-crds',

@@ -10,7 +10,7 @@ import type { RunContext, Step } from '../types.js';
 export async function statefulSetsToRecreateNow(ctx: RunContext, fresh = false): Promise<StatefulSetRecreation[]> {
   const ns = ctx.facts.release.namespace;
   const live = fresh ? await ctx.tools.kubectl.list<Workload>('statefulsets', { namespace: ns }) : ctx.facts.controlPlaneWorkloads;
-  return statefulSetsToRecreate(live, ctx.rendered, ns);
+  return statefulSetsToRecreate(live, ctx.rendered, ns, { claims: ctx.checkObjects?.claims, classes: ctx.checkObjects?.storageClasses });
 }
 
 export const recreateStatefulSets: Step = {
@@ -24,6 +24,7 @@ export const recreateStatefulSets: Step = {
       commands: list.map((s) => ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.deleteStatefulSetArgs(s.name, s.namespace, ctx.options.timeout))),
       destructive: list.length > 0,
       skip,
+      details: list.flatMap((s) => s.claimNotes ?? []),
     };
   },
   async isDone(ctx) {
