@@ -1,5 +1,5 @@
 // `npm run demo`: start the sandbox control plane (building it the first time), install the fixture Dapr
-// 1.16.19 with sample apps, then `daprup plan` and `daprup upgrade --yes --enable-ha` to 1.17.2, `daprup status`,
+// 1.17.13 with sample apps, then `daprup plan` and `daprup upgrade --yes --enable-ha` to 1.18.3, `daprup status`,
 // and stop the sandbox.
 import { createDaprEnv, installDapr, runDaprup } from '../e2e/dapr-env.js';
 import { HELM_FLAVOURS } from '../support/tools.js';
@@ -13,10 +13,10 @@ const sandbox = await startSandbox();
 console.log(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; export KUBECONFIG=${sandbox.kubeconfig}`);
 try {
   const env = await createDaprEnv(HELM_FLAVOURS[1]!, sandbox.kubeconfig);
-  say('helm install dapr 1.16.19 (fixture chart from a loopback repository) and sample apps');
-  await installDapr(env, '1.16.19');
+  say('helm install dapr 1.17.13 (fixture chart from a loopback repository) and sample apps');
+  await installDapr(env, '1.17.13');
   await deploySampleApps(env.flavour.kubectl, sandbox.kubeconfig);
-  for (const args of [['plan', '--to', '1.17.2', '--enable-ha'], ['upgrade', '--to', '1.17.2', '--enable-ha', '--yes'], ['status']]) {
+  for (const args of [['plan', '--to', '1.18.3', '--enable-ha'], ['upgrade', '--to', '1.18.3', '--enable-ha', '--yes'], ['status']]) {
     say(`daprup ${args.join(' ')}`);
     const r = await runDaprup(env, args);
     process.stdout.write(r.stdout);

@@ -88,7 +88,7 @@ export function checkHighAvailability(input: CheckInput): CheckResult {
 
 export function checkDisruptionBudgets(input: CheckInput): CheckResult {
   if (!input.haEnabled) {
-    return { ...ok('control-plane-pdbs', GROUP, 'PodDisruptionBudgets: not checked, HA is off (the chart creates them only in HA).'), severity: 'info' };
+    return { ...ok('control-plane-pdbs', GROUP, 'PodDisruptionBudgets: not checked, HA is off (the chart creates them for operator, sentry, injector and placement only in HA).'), severity: 'info' };
   }
   if (input.unreadable?.includes('poddisruptionbudgets')) {
     return { ...ok('control-plane-pdbs', GROUP, 'PodDisruptionBudgets could not be read (permission?): not checked.'), severity: 'info' };

@@ -2,9 +2,11 @@
 // default background cascade (never orphan: orphaned pods wedge the new StatefulSet, dapr/dapr#10468) and
 // gone before `helm upgrade` recreates it. Enabling HA (placement's raft-log claim) is the common case.
 import type { Workload } from '../../cluster/k8s-types.js';
+import { redactArgs } from '../../cluster/redact.js';
 import { explain } from '../../dapr/discovery.js';
 import { statefulSetsToRecreate, type StatefulSetRecreation } from '../../dapr/statefulsets.js';
 import type { RunContext, Step } from '../types.js';
+import { helmUpgradeArgs } from './helm-upgrade.js';
 
 /** Compared against the live StatefulSets (fresh=true re-reads them; the plan uses what discovery read). */
 export async function statefulSetsToRecreateNow(ctx: RunContext, fresh = false): Promise<StatefulSetRecreation[]> {
@@ -24,7 +26,10 @@ export const recreateStatefulSets: Step = {
       commands: list.map((s) => ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.deleteStatefulSetArgs(s.name, s.namespace, ctx.options.timeout))),
       destructive: list.length > 0,
       skip,
-      details: list.flatMap((s) => s.claimNotes ?? []),
+      details: [
+        `What the upgrade changes is rendered by: ${redactArgs(ctx.tools.helm.commandLine(helmUpgradeArgs(ctx, { dryRun: true }))).join(' ')}`,
+        ...list.flatMap((s) => s.claimNotes ?? []),
+      ],
     };
   },
   async isDone(ctx) {
