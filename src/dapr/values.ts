@@ -121,6 +121,26 @@ export function parseSetFlag(flag: string): { key: string; value: unknown } | un
   return { key, value: parseSetValue(flag.slice(eq + 1)) };
 }
 
+/**
+ * Values the chart passes through `tpl` (global.k8sLabels holds `{{ .Release.Name }}`), rendered for the plan
+ * the way helm will: the release's own fields and global values. Anything else stays as written.
+ */
+export function renderValueTemplates(values: Values, release: { name: string; namespace: string }): Values {
+  const fields: Record<string, unknown> = { 'Release.Name': release.name, 'Release.Namespace': release.namespace, 'Release.Service': 'Helm' };
+  const render = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      return v.replace(/\{\{-?\s*\.(Release\.\w+|Values(?:\.\w+)+)\s*-?\}\}/g, (whole, path: string) => {
+        const value = path.startsWith('Values.') ? getPath(values, path.slice('Values.'.length)) : fields[path];
+        return value === undefined || (typeof value === 'object' && value !== null) ? whole : String(value);
+      });
+    }
+    if (Array.isArray(v)) return v.map(render);
+    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, render(x)]));
+    return v;
+  };
+  return render(values) as Values;
+}
+
 export interface ValueChange {
   key: string;
   from: unknown;

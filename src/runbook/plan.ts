@@ -5,7 +5,7 @@ import { redactArgs } from '../cluster/redact.js';
 import { CONTROL_PLANE } from '../dapr/chart.js';
 import { dataPlaneOf } from '../dapr/discovery.js';
 import { checkTrustBundle, type BundleReport } from '../dapr/trust-bundle.js';
-import { chartDefaults, coalesce, diffValues, withoutTlsValues, type ValueChange } from '../dapr/values.js';
+import { chartDefaults, coalesce, diffValues, renderValueTemplates, withoutTlsValues, type ValueChange } from '../dapr/values.js';
 import type { Values } from '../cluster/helm.js';
 import { pullInstalledChart } from './prepare.js';
 import type { StepId } from '../state/journal.js';
@@ -66,7 +66,9 @@ async function valueChanges(ctx: RunContext): Promise<{ changes: ValueChange[]; 
     };
   }
   const current = coalesce(await chartDefaults(installed), f.userValues);
-  return { changes: diffValues(withoutTlsValues(current), withoutTlsValues(after)), current };
+  // Templated values (global.k8sLabels) compared as helm renders them, so a label that renders the same is no change.
+  const rendered = (v: Values) => renderValueTemplates(withoutTlsValues(v), f.release);
+  return { changes: diffValues(rendered(current), rendered(after)), current };
 }
 
 export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {

@@ -174,3 +174,13 @@ describe('a failed release: the version that counts is what runs (issue 9.4)', (
     expect(v).toMatchObject({ current: '1.16.19', change: 'minor' });
   });
 });
+
+describe('templated values (global.k8sLabels)', () => {
+  it('are compared as helm renders them: release fields and global values filled in, anything else kept', async () => {
+    const { renderValueTemplates } = await import('../../src/dapr/values.js');
+    const values = { global: { tag: '1.17.13', k8sLabels: { 'app.kubernetes.io/name': '{{ .Release.Name }}', 'app.kubernetes.io/version': '{{ .Values.global.tag }}', 'app.kubernetes.io/managed-by': '{{ .Release.Service }}', other: '{{ include "x" . }}' } } };
+    expect(renderValueTemplates(values, { name: 'prod', namespace: 'dapr-prod' })).toEqual({
+      global: { tag: '1.17.13', k8sLabels: { 'app.kubernetes.io/name': 'prod', 'app.kubernetes.io/version': '1.17.13', 'app.kubernetes.io/managed-by': 'Helm', other: '{{ include "x" . }}' } },
+    });
+  });
+});
