@@ -62,7 +62,7 @@ async function valueChanges(ctx: RunContext): Promise<{ changes: ValueChange[]; 
     return {
       changes: diffValues(withoutTlsValues(f.userValues), ctx.renderedConfig),
       current: await ctx.tools.helm.computedValues(f.release.name, f.release.namespace).catch(() => f.userValues),
-      note: `Only your own values are compared: the installed chart ${ctx.options.chart} ${f.release.chartVersion} could not be pulled to compare its defaults.`,
+      note: `Only your own values are compared: the installed chart ${ctx.options.chart} ${ctx.installedChartVersion} could not be pulled to compare its defaults.`,
     };
   }
   const current = coalesce(await chartDefaults(installed), f.userValues);

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import semver from 'semver';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { readCheckObjects } from '../check.js';
-import type { ChartMetadata } from '../cluster/helm.js';
+import type { ChartMetadata, HelmHistoryEntry } from '../cluster/helm.js';
 import type { K8sObject, Workload } from '../cluster/k8s-types.js';
 import { DAPR_REPO, TLS_VALUES } from '../dapr/chart.js';
-import { explain, inspectCluster, type ClusterFacts, type Tools } from '../dapr/discovery.js';
+import { explain, inspectCluster, type ClusterFacts, type ReleaseFacts, type Tools } from '../dapr/discovery.js';
 import { keepLiveConversion, type CrdObject } from '../dapr/crds.js';
 import { hintFor } from '../dapr/error-hints.js';
 import { checkTrustBundle, type TrustBundle } from '../dapr/trust-bundle.js';
@@ -39,19 +39,24 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
   }
   const { release } = facts;
 
-  if (!facts.trustBundle) {
+  const trustBundle = facts.trustBundle;
+  if (!trustBundle) {
     throw refusal(`The trust bundle (Secret dapr-trust-bundle in ${release.namespace}) is missing.`, 'Sentry creates it at install; without it an upgrade would generate a new CA. Restore it from a backup (daprup certs export output) first.');
   }
-  const bundle = checkTrustBundle(facts.trustBundle, { warnDays: options.certWarnDays });
+  const bundle = checkTrustBundle(trustBundle, { warnDays: options.certWarnDays });
   const bad = bundle.checks.find((c) => c.severity === 'failure');
   if (bad) throw refusal(`The trust bundle is not usable: ${bad.message}`, 'Fix or renew the trust bundle first (`daprup certs check` shows every finding).');
 
-  const verdict = await versionVerdict(tools, facts, options, p.from);
+  // helm upgrades a failed release from its last deployed revision: those values are reused, that chart runs.
+  const lastDeployed = release.status === 'failed' ? await lastDeployedRevision(tools, release) : undefined;
+  if (lastDeployed) facts = { ...facts, userValues: await tools.helm.userValuesAt(release.name, release.namespace, lastDeployed.revision).catch(() => facts.userValues) };
+  const installedChartVersion = (lastDeployed && /^.+?-(\d+\.\d+\.\d+\S*)$/.exec(lastDeployed.chart)?.[1]) || release.chartVersion;
+  const verdict = await versionVerdict(facts, options, lastDeployed, p.from);
   // The user's own -f/--set win over everything daprup adds (helm merges every -f before any --set).
   const userOverrides = await readUserOverrides(options.valuesFiles, options.set);
   const haAfter = haAfterUpgrade(options.ha, userOverrides, facts.userValues, facts.haEnabled);
   const userTrustBundle = userBringsTrustBundle(userOverrides);
-  if (userTrustBundle) refuseForeignTrustBundle(userOverrides, facts.trustBundle);
+  if (userTrustBundle) refuseForeignTrustBundle(userOverrides, trustBundle);
   const tag = tagAfterUpgrade(facts.userValues, userOverrides, options.target);
   const notes = [...verdict.warnings, ...(tag.warning ? [tag.warning] : [])];
 
@@ -62,7 +67,7 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
     readCheckObjects(tools.kubectl).catch(() => undefined),
   ]);
   const base: RunContext = {
-    tools, options, facts, verdict: { ...verdict, warnings: notes }, workDir: p.workDir, chartDir, targetChart: meta, haAfter, userOverrides, userTrustBundle, tagAfter: tag.tag,
+    tools, options, facts, verdict: { ...verdict, warnings: notes }, workDir: p.workDir, chartDir, targetChart: meta, installedChartVersion, haAfter, userOverrides, userTrustBundle, tagAfter: tag.tag,
     rendered: [], renderedConfig: {}, crdFiles: [], crds: [], checkObjects, chartVersions, log: p.log,
   };
   const [render, crds] = await Promise.all([renderUpgrade(base), prepareCrds(base)]);
@@ -73,12 +78,10 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
  * The version policy, judged from what runs. A release whose last revision failed still runs what the last
  * deployed revision installed (or a mix): its APP VERSION is not what runs, so the lowest control-plane version is.
  */
-export async function versionVerdict(tools: Tools, facts: ClusterFacts, options: UpgradeOptions, from?: string): Promise<PolicyVerdict> {
+export async function versionVerdict(facts: ClusterFacts, options: UpgradeOptions, lastDeployed: HelmHistoryEntry | undefined, from?: string): Promise<PolicyVerdict> {
   const { release } = facts;
   if (from || release.status !== 'failed') return evaluateVersionPolicy(from ?? release.version, options.target, options.overrides);
   const running = facts.controlPlane.flatMap((c) => (c.present ? [c.version, ...c.podVersions] : [])).filter((v): v is string => !!v && !!semver.valid(v)).sort(semver.compare)[0] ?? release.version;
-  const history = await tools.helm.history(release.name, release.namespace).catch(() => []);
-  const lastDeployed = [...history].reverse().find((h) => h.revision < release.revision && (h.status === 'deployed' || h.status === 'superseded'));
   const failedTarget = release.version;
   const situation = `The last revision of release ${release.name} (${release.revision}, Dapr ${failedTarget}) failed; the control plane runs ${running}.`;
   const rollback = lastDeployed ? `roll back first (helm rollback ${release.name} ${lastDeployed.revision} -n ${release.namespace}, Dapr ${lastDeployed.app_version})` : 'roll back first (helm history shows the revisions)';
@@ -89,6 +92,12 @@ export async function versionVerdict(tools: Tools, facts: ClusterFacts, options:
     if (!(e instanceof DaprupError)) throw e;
     throw new DaprupError(`${situation} ${e.message}`, `Retry the failed upgrade (daprup upgrade --to ${failedTarget}) or ${rollback}. ${e.hint}`, e.exitCode);
   }
+}
+
+/** The newest revision before the current one that was deployed: what a failed release still runs. */
+export async function lastDeployedRevision(tools: Tools, release: ReleaseFacts): Promise<HelmHistoryEntry | undefined> {
+  const history = await tools.helm.history(release.name, release.namespace).catch(() => []);
+  return [...history].reverse().find((h) => h.revision < release.revision && (h.status === 'deployed' || h.status === 'superseded'));
 }
 
 /** PEMs in the user's values that are not the cluster's trust bundle would replace the CA mid-upgrade. */
@@ -144,7 +153,7 @@ export const isChartDirectory = (chart: string) => chart.startsWith('.') || char
  */
 export async function pullInstalledChart(ctx: RunContext): Promise<string | undefined> {
   const { chart } = ctx.options;
-  const version = ctx.facts.release.chartVersion;
+  const version = ctx.installedChartVersion;
   if (isChartDirectory(chart)) return undefined;
   const dest = join(ctx.workDir, 'installed-chart');
   const dir = join(dest, chart.split('/').at(-1)!);

@@ -38,6 +38,8 @@ export interface RunContext {
   workDir: string;
   chartDir: string;
   targetChart: ChartMetadata;
+  /** The chart version that runs: the release's, or its last deployed revision's when the last one failed. */
+  installedChartVersion: string;
   haAfter: boolean;
   /** The user's -f files and --set flags merged: where they set a key, daprup adds nothing of its own. */
   userOverrides: Values;

@@ -62,9 +62,9 @@ export async function installDapr(e: DaprEnv, version: string, o: { ha?: boolean
 }
 
 /** A clean cluster with Dapr `version` installed by Helm and the sample apps running. */
-export async function freshInstall(e: DaprEnv, version = '1.16.18'): Promise<void> {
+export async function freshInstall(e: DaprEnv, version = '1.16.18', o: { ha?: boolean; set?: string[] } = {}): Promise<void> {
   await resetCluster(e);
-  await installDapr(e, version);
+  await installDapr(e, version, o);
   await deploySampleApps(e.flavour.kubectl, e.kubeconfig);
 }
 

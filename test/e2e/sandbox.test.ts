@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deploySampleApps, PINNED_SIDECAR_IMAGE } from '../sandbox/sample-apps.js';
+import { makeTrustBundle } from '../support/certs.js';
 
 const kubeconfig = inject('kubeconfig');
 const kubectlBin = inject('kubectl');
@@ -243,5 +244,125 @@ describe('sandbox control plane', () => {
       expect(apps.workloads.find((w) => w.name === 'payments-legacy')?.pinnedSidecarImage).toBe(PINNED_SIDECAR_IMAGE);
       expect((await pods('apps-c', 'app=node-agent')).length).toBe(3); // one per node
     });
+  });
+});
+
+// The operator stand-in (test/sandbox/operator.ts) behaves as dapr/dapr's operator does to the Subscription CRD:
+// patched when an operator pod starts, not watched afterwards, patched again by the next pod or new trust anchors.
+describe('operator stand-in', () => {
+  const OPERATOR_NS = 'sandbox-e2e-operator';
+  const CRD = 'subscriptions.dapr.io';
+  // Real certificates: the apiserver rejects a caBundle that is not PEM.
+  const ROOT_A = makeTrustBundle().rootCert;
+  const ROOT_B = makeTrustBundle().rootCert;
+  type ClientConfig = { service?: { namespace?: string; name?: string }; caBundle?: string };
+
+  /** The project's own minimal Subscription CRD with the chart's conversion webhook placeholder. */
+  function subscriptionCrd(): string {
+    const version = (name: string, storage: boolean) => ({
+      name, served: true, storage, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+    });
+    return JSON.stringify({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: CRD },
+      spec: {
+        group: 'dapr.io',
+        names: { kind: 'Subscription', listKind: 'SubscriptionList', plural: 'subscriptions', singular: 'subscription' },
+        scope: 'Namespaced',
+        conversion: {
+          strategy: 'Webhook',
+          webhook: {
+            clientConfig: { service: { namespace: 'replaceme', name: 'dapr-webhook', path: '/convert' } },
+            conversionReviewVersions: ['v1', 'v2alpha1'],
+          },
+        },
+        versions: [version('v1alpha1', false), version('v2alpha1', true)],
+      },
+    });
+  }
+
+  const trustBundle = (caCrt: string) =>
+    JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dapr-trust-bundle', namespace: OPERATOR_NS }, data: { 'ca.crt': caCrt } });
+
+  const operatorDeployment = JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'dapr-operator', namespace: OPERATOR_NS, labels: { app: 'dapr-operator' } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'dapr-operator' } },
+      template: {
+        metadata: { labels: { app: 'dapr-operator' } },
+        spec: { containers: [{ name: 'dapr-operator', image: 'docker.io/daprio/operator:1.16.19' }] },
+      },
+    },
+  });
+
+  async function clientConfig(): Promise<ClientConfig> {
+    const crd = await getJson<{ spec: { conversion: { webhook: { clientConfig: ClientConfig } } } }>(['get', 'crd', CRD]);
+    return crd.spec.conversion.webhook.clientConfig;
+  }
+
+  async function waitForClientConfig(namespace: string, caCrt: string): Promise<void> {
+    const want = { namespace, caBundle: Buffer.from(caCrt).toString('base64') };
+    const deadline = Date.now() + 30_000;
+    let last: ClientConfig = {};
+    while (Date.now() < deadline) {
+      last = await clientConfig();
+      if (last.service?.namespace === want.namespace && last.caBundle === want.caBundle) return;
+      await sleep(250);
+    }
+    expect({ namespace: last.service?.namespace, caBundle: last.caBundle }).toEqual(want);
+  }
+
+  /** Re-applies the CRD as an upgrade tool would (server-side, forcing conflicts). */
+  const reapplyCrd = () => kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'sandbox-e2e', '-f', '-'], subscriptionCrd());
+
+  beforeAll(async () => {
+    // An earlier file may have left a Dapr operator or a Subscription CRD in the shared sandbox.
+    const found = await getJson<{ items: { metadata: { namespace: string; name: string } }[] }>(['get', 'deployments', '-A', '-l', 'app=dapr-operator']);
+    for (const d of found.items) await kubectl(['-n', d.metadata.namespace, 'delete', 'deployment', d.metadata.name, '--wait']);
+    await kubectl(['delete', 'crd', CRD, '--ignore-not-found', '--wait']);
+    await kubectl(['create', 'namespace', OPERATOR_NS]);
+    await kubectl(['apply', '-f', '-'], trustBundle(ROOT_A));
+    await reapplyCrd();
+  });
+
+  afterAll(async () => {
+    await kubectlResult(['delete', 'namespace', OPERATOR_NS, '--ignore-not-found', '--timeout=120s']);
+    await kubectlResult(['delete', 'crd', CRD, '--ignore-not-found']);
+  });
+
+  it('leaves `replaceme` alone while no operator pod runs', async () => {
+    await sleep(1_500); // three polls
+    expect((await clientConfig()).service?.namespace).toBe('replaceme');
+  });
+
+  it('patches namespace and caBundle once an operator pod is Running and Ready', async () => {
+    await kubectl(['apply', '-f', '-'], operatorDeployment);
+    await kubectl(['-n', OPERATOR_NS, 'rollout', 'status', 'deployment/dapr-operator', '--timeout=60s']);
+    await waitForClientConfig(OPERATOR_NS, ROOT_A);
+    const crd = await getJson<{ metadata: { managedFields: { manager: string; operation: string }[] } }>(['get', 'crd', CRD, '--show-managed-fields']);
+    expect(crd.metadata.managedFields).toContainEqual(expect.objectContaining({ manager: 'operator', operation: 'Update' }));
+  });
+
+  it('does not watch the CRD: re-applied with `replaceme` while the operator runs, it stays broken', async () => {
+    await reapplyCrd();
+    expect((await clientConfig()).service?.namespace).toBe('replaceme');
+    await sleep(3_000); // six polls
+    expect((await clientConfig()).service?.namespace).toBe('replaceme');
+  });
+
+  it('patches again when the operator pod is recreated', async () => {
+    const [old] = await pods(OPERATOR_NS, 'app=dapr-operator');
+    await kubectl(['-n', OPERATOR_NS, 'delete', 'pod', old!.metadata.name, '--wait']);
+    await kubectl(['-n', OPERATOR_NS, 'rollout', 'status', 'deployment/dapr-operator', '--timeout=60s']);
+    await waitForClientConfig(OPERATOR_NS, ROOT_A);
+  });
+
+  it('patches again when the trust anchors change while the operator runs', async () => {
+    await kubectl(['apply', '-f', '-'], trustBundle(ROOT_B));
+    await waitForClientConfig(OPERATOR_NS, ROOT_B);
   });
 });

@@ -26,7 +26,6 @@ describe.each(HELM_FLAVOURS)('upgrades with $name', (flavour) => {
     const plan = JSON.parse(r.stdout);
     expect(plan.versionPolicy).toMatchObject({ current: '1.16.18', target: '1.17.2', change: 'minor' });
     expect(plan.statefulSets.map((s: { name: string }) => s.name)).toEqual(['dapr-placement-server']);
-    expect(plan.crds).toContainEqual({ name: 'mcpservers.dapr.io', action: 'create' });
     expect(plan.crds).toContainEqual({ name: 'configurations.dapr.io', action: 'update' });
     expect(r.stdout).not.toContain('PRIVATE KEY');
     expect(await snapshotCluster(e)).toEqual(before);
@@ -91,8 +90,9 @@ describe.each(HELM_FLAVOURS)('upgrades with $name', (flavour) => {
     expect(placement.spec.replicas).toBe(3);
     expect(placement.status.readyReplicas).toBe(3);
     expect(placement.spec.volumeClaimTemplates?.map((v) => v.metadata.name)).toEqual(['raft-log']);
-    const crd = await kubectlJson<{ metadata: { name: string } }>(e, ['get', 'crd', 'mcpservers.dapr.io']);
-    expect(crd.metadata.name).toBe('mcpservers.dapr.io');
+    // 1.17 changed the Configuration schema (stateRetentionPolicy): the applied CRD has it.
+    const crd = await kubectlJson<object>(e, ['get', 'crd', 'configurations.dapr.io']);
+    expect(JSON.stringify(crd)).toContain('stateRetentionPolicy');
     for (const p of (await pods(e)).filter((x) => x.daprd && x.app !== 'payments-legacy')) expect(p.daprd).toBe('1.17.2');
     expect(await trustBundleData(e)).toBe(bundle);
   });

@@ -25,7 +25,13 @@ export class KubeApi {
   }
 
   /** Raw request; resolves with status and body text for any status code. */
-  raw(method: string, path: string, body?: unknown, timeoutMs = 5_000): Promise<{ status: number; body: string }> {
+  raw(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 5_000,
+    contentType = 'application/json',
+  ): Promise<{ status: number; body: string }> {
     const url = new URL(path, this.#opts.server);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -39,7 +45,7 @@ export class KubeApi {
           timeout: timeoutMs,
           headers: {
             accept: 'application/json',
-            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
           },
         },
         (res) => {
@@ -63,6 +69,13 @@ export class KubeApi {
 
   get<T>(path: string): Promise<T> {
     return this.request<T>('GET', path);
+  }
+
+  /** A JSON patch (RFC 6902), as `kubectl patch --type=json` sends it. */
+  async jsonPatch<T>(path: string, ops: readonly unknown[]): Promise<T> {
+    const res = await this.raw('PATCH', path, ops, 5_000, 'application/json-patch+json');
+    if (res.status < 200 || res.status >= 300) throw new KubeApiError('PATCH', path, res.status, res.body);
+    return JSON.parse(res.body) as T;
   }
 
   /** POST that treats 409 AlreadyExists as success, so bootstrap steps can be re-run. */

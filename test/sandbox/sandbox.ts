@@ -1,7 +1,8 @@
 // A real Kubernetes control plane on this machine, without Docker: etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler and kwok (simulated nodes and pod status), built once by build-control-plane.sh.
 // Deployments, StatefulSets (with hostPath-provisioned PVCs), DaemonSets, rollouts, garbage collection and
-// admission webhooks all behave as on a real cluster; containers never run.
+// admission webhooks all behave as on a real cluster; containers never run. Two Dapr stand-ins run in this process:
+// the sidecar injector (injector.ts) and the operator's Subscription CRD patch (operator.ts).
 //
 // Environment: DAPRUP_SANDBOX_CACHE (where the binaries are cached, default ~/.cache/daprup-sandbox),
 // DAPRUP_SANDBOX_KEEP=1 (keep the work dir with logs after stop()).
@@ -16,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startInjector, type Injector } from './injector.js';
 import { KubeApi } from './kube-api.js';
+import { startOperator, type Operator } from './operator.js';
 import { createPki, type Pki } from './pki.js';
 import { onHardExit, peakRssMiB, startComponent, stopComponent, type Component } from './processes.js';
 import { waitUntil } from './wait.js';
@@ -31,6 +33,8 @@ export interface SandboxOptions {
   kubectl?: string;
   /** Run the sidecar injector stand-in (injector.ts). Default true. */
   injector?: boolean;
+  /** Run the operator stand-in (operator.ts: patches the Subscription CRD's conversion webhook). Default true. */
+  operator?: boolean;
   log?: (line: string) => void;
 }
 
@@ -84,6 +88,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   phase('certificates and kubeconfig written');
 
   let injector: Injector | undefined;
+  let operator: Operator | undefined;
   let etcdDataDir: string | undefined;
   let stopped = false;
 
@@ -91,7 +96,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (stopped) return;
     stopped = true;
     const stopStart = Date.now();
-    await injector?.stop();
+    await Promise.all([injector?.stop(), operator?.stop()]);
     await removeHostPathVolumes(api).catch(() => {}); // before the apiserver goes; hostPath dirs live in /tmp
     const peaks = components.map((c) => `${c.name} ${peakRssMiB(c) ?? '?'} MiB`);
     log(`sandbox: peak RSS: ${peaks.join(', ')}`);
@@ -135,6 +140,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       injector = await startInjector({ api, pki, log });
       phase('sidecar injector registered');
     }
+    if (opts.operator ?? true) operator = await startOperator({ api, log });
   } catch (err) {
     await shutdown(true).catch(() => {}); // keep the logs of a failed start
     throw new Error(`sandbox failed to start (logs in ${join(workDir, 'logs')}): ${String(err)}`, { cause: err });

@@ -1,5 +1,6 @@
 // A loopback Helm chart repository serving the fixture chart: each version packaged with the real helm,
-// indexed with `helm repo index`, served over node:http on 127.0.0.1 (ephemeral port).
+// indexed with `helm repo index`, served over node:http on 127.0.0.1 (ephemeral port). servePackages serves
+// chart packages made elsewhere (the conformance run's published Dapr charts) the same way.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -95,7 +96,15 @@ export async function startChartRepo(opts: { versions?: readonly string[]; helm?
   const versions = opts.versions ?? FIXTURE_VERSIONS;
   const helm = opts.helm ?? HELM_FLAVOURS[0]!.helm;
   const packages = await Promise.all(versions.map((v) => packageChart(helm, v)));
+  return servePackages(packages, { helm });
+}
 
+/**
+ * Starts a repository serving chart packages that already exist (e.g. the published dapr-<version>.tgz files),
+ * indexed with `helm repo index` (helm 3 unless told). Each file name must be unique; the files are copied.
+ */
+export async function servePackages(packages: readonly string[], opts: { helm?: string } = {}): Promise<ChartRepo> {
+  const helm = opts.helm ?? HELM_FLAVOURS[0]!.helm;
   const dir = await mkdtemp(join(tmpdir(), 'daprup-repo-'));
   await Promise.all(packages.map((p) => copyFile(p, join(dir, basename(p)))));
   const files = new Set([...packages.map((p) => basename(p)), 'index.yaml']);

@@ -45,7 +45,7 @@ function context(o: { helm?: [number, number]; options?: Partial<UpgradeOptions>
     options: { target: '1.17.2', chart: 'dapr/dapr', valuesFiles: [], set: [], timeout: '5m', concurrency: 4, overrides: {}, certWarnDays: 30, ha: true, ...o.options },
     facts,
     verdict: { current: '1.16.18', target: '1.17.2', change: o.change ?? 'minor', warnings: [] },
-    workDir: '/run', chartDir: '/run/chart/dapr', targetChart: { name: 'dapr', version: '1.17.2', appVersion: '1.17.2' },
+    workDir: '/run', chartDir: '/run/chart/dapr', targetChart: { name: 'dapr', version: '1.17.2', appVersion: '1.17.2' }, installedChartVersion: '1.16.18',
     haAfter: true,
     userOverrides: {},
     userTrustBundle: false,

@@ -10,7 +10,7 @@ import { keepLiveConversion, type CrdObject } from '../../src/dapr/crds.js';
 import type { ClusterFacts } from '../../src/dapr/discovery.js';
 import { haAfterUpgrade, readUserOverrides, tagAfterUpgrade, userBringsTrustBundle } from '../../src/dapr/upgrade-values.js';
 import { chartDefaults, coalesce, diffValues, flatten, getPath, parseSetFlag, setPath } from '../../src/dapr/values.js';
-import { versionVerdict } from '../../src/runbook/prepare.js';
+import { lastDeployedRevision, versionVerdict } from '../../src/runbook/prepare.js';
 import type { UpgradeOptions } from '../../src/runbook/types.js';
 import { FakeRunner } from './fake-runner.js';
 
@@ -149,28 +149,33 @@ describe('a failed release: the version that counts is what runs (issue 9.4)', (
   } as unknown as ClusterFacts;
   const tools = () => {
     const runner = new FakeRunner().on('helm', ['history'], JSON.stringify([
+      { revision: 1, status: 'superseded', chart: 'dapr-1.15.12', app_version: '1.15.12' },
       { revision: 2, status: 'superseded', chart: 'dapr-1.15.13', app_version: '1.15.13' },
       { revision: 3, status: 'failed', chart: 'dapr-1.16.19', app_version: '1.16.19' },
     ]));
     return { helm: new Helm(runner, 'helm'), kubectl: undefined as never };
   };
+  const deployed = () => lastDeployedRevision(tools(), facts.release);
+
+  it('finds the revision a failed release still runs (helm upgrades from it and reuses its values)', async () => {
+    expect(await deployed()).toMatchObject({ revision: 2, chart: 'dapr-1.15.13' });
+  });
 
   it('refuses a target a minor too far from what runs, with both ways out', async () => {
-    const err = await versionVerdict(tools(), facts, options('1.17.13')).catch((e: unknown) => e);
+    const err = await versionVerdict(facts, options('1.17.13'), await deployed()).catch((e: unknown) => e);
     expect(err).toMatchObject({ exitCode: 3 });
     expect((err as Error).message).toMatch(/revision of release dapr \(3, Dapr 1.16.19\) failed; the control plane runs 1.15.13\. 1.15.13 → 1.17.13 skips minor version 1.16/);
     expect((err as { hint: string }).hint).toMatch(/daprup upgrade --to 1.16.19.*helm rollback dapr 2 -n dapr-system/);
   });
 
   it('allows retrying the failed target, judged from what runs, and says so', async () => {
-    const v = await versionVerdict(tools(), facts, options('1.16.19'));
+    const v = await versionVerdict(facts, options('1.16.19'), await deployed());
     expect(v).toMatchObject({ current: '1.15.13', change: 'minor' });
     expect(v.warnings[0]).toMatch(/retrying that upgrade/);
   });
 
-  it('a deployed release is judged from its APP VERSION, with no extra call', async () => {
-    const t = tools();
-    const v = await versionVerdict(t, { ...facts, release: { ...facts.release, status: 'deployed' } } as ClusterFacts, options('1.17.13'));
+  it('a deployed release is judged from its APP VERSION', async () => {
+    const v = await versionVerdict({ ...facts, release: { ...facts.release, status: 'deployed' } } as ClusterFacts, options('1.17.13'), undefined);
     expect(v).toMatchObject({ current: '1.16.19', change: 'minor' });
   });
 });
