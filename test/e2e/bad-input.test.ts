@@ -33,6 +33,17 @@ async function setBundle(b: { rootCert: string; issuerCert: string; issuerKey: s
   const file = join(e.work, 'bundle.json');
   await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [secret, cm] }));
   await kubectl(e, ['apply', '-f', file]);
+  // The operator (its stand-in here) re-patches the Subscription CRD's caBundle when the trust anchors change, as
+  // the real one does: wait for it, so the "nothing changed" snapshots below see only what daprup did.
+  const crd = await kubectl(e, ['get', 'crd', 'subscriptions.dapr.io', '--ignore-not-found', '-o', 'jsonpath={.spec.conversion.webhook.clientConfig.caBundle}']);
+  const operator = await kubectl(e, ['get', 'pods', '-n', NAMESPACE, '-l', 'app=dapr-operator', '-o', 'name']);
+  if (!crd || !operator.trim()) return;
+  for (let i = 0; i < 100; i++) {
+    const now = await kubectl(e, ['get', 'crd', 'subscriptions.dapr.io', '-o', 'jsonpath={.spec.conversion.webhook.clientConfig.caBundle}']);
+    if (now === b64(configMapRoot)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the operator stand-in did not re-patch the Subscription CRD after the trust anchors changed');
 }
 
 describe('bad input against a cluster', () => {

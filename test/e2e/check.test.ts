@@ -98,7 +98,7 @@ describe('daprup check with helm4', () => {
     for (const id of ['control-plane-ready', 'mtls', 'trust-bundle-roots-equal', 'metrics', 'version-skew']) expect(checks[id]?.severity, id).toBe('ok');
     expect(checks['component-scopes']!.severity).toBe('info');
     // Supported minors come from the (loopback) chart repository the user has configured.
-    expect(report.supportedMinors).toEqual({ minors: ['1.17', '1.16', '1.15'], source: 'chart repository index of dapr/dapr' });
+    expect(report.supportedMinors).toEqual({ minors: ['1.18', '1.17', '1.16'], source: 'chart repository index of dapr/dapr' });
 
     const text = await runDaprup(e, ['check']);
     expect(text.code).toBe(1);
