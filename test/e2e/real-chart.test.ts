@@ -19,6 +19,19 @@ interface PlanJson {
   versionPolicy: { current: string; warnings: string[] };
 }
 
+/** A snapshot once the cluster has stopped changing on its own (controllers settling after a rollout: EndpointSlices). */
+async function settledSnapshot(e: DaprEnv): Promise<Map<string, string>> {
+  const key = (m: Map<string, string>) => JSON.stringify([...m].sort());
+  let previous = await snapshotCluster(e);
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await snapshotCluster(e);
+    if (key(now) === key(previous)) return now;
+    previous = now;
+  }
+  return previous;
+}
+
 const sts = (e: DaprEnv, name: string) => kubectlJson<Sts>(e, ['get', 'statefulset', name, '-n', NAMESPACE]);
 const claimSize = (s: Sts) => s.spec.volumeClaimTemplates?.find((v) => v.metadata.name === 'dapr-scheduler-data-dir')?.spec.resources.requests.storage;
 const subscriptionConversion = async (e: DaprEnv) => (await kubectlJson<Crd>(e, ['get', 'crd', 'subscriptions.dapr.io'])).spec.conversion.webhook?.clientConfig;
@@ -104,7 +117,7 @@ describe.each(HELM_FLAVOURS)('the real charts\' behaviours with $name', (flavour
     });
 
     it('refuses a target a minor beyond what runs, explains the failed revision and both ways out, and changes nothing', async () => {
-      const before = await snapshotCluster(e);
+      const before = await settledSnapshot(e);
       const r = await runDaprup(e, ['upgrade', '--to', '1.17.13', '--yes']);
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/revision of release dapr \(2, Dapr 1\.16\.19\) failed; the control plane runs 1\.15\.12\. 1\.15\.12 → 1\.17\.13 skips minor version 1\.16/);
