@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { daprup, type CliResult } from '../support/cli.js';
 import type { TrustBundlePems } from '../support/certs.js';
 import { runTool, type HelmFlavour } from '../support/tools.js';
-import { deploySampleApps, type SampleWorkload } from '../sandbox/sample-apps.js';
+import { countRevisions, deploySampleApps, type SampleWorkload } from '../sandbox/sample-apps.js';
 
 export const SCENARIO_NAMES = ['upgrade', 'enable-ha', 'disable-ha', 'failed-release', 'custom-release', 'values-file', 'variant-tag'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -181,14 +181,7 @@ async function failAnUpgrade(w: World, s: Scenario, version: string): Promise<st
 /** ReplicaSets / ControllerRevisions per sample workload (a rollout restart adds one). */
 async function revisionsPerWorkload(w: World): Promise<Record<string, number>> {
   const { items } = await kubectlJson<{ items: { metadata: Meta }[] }>(w, ['get', 'replicasets,controllerrevisions', '--all-namespaces']);
-  const counts: Record<string, number> = {};
-  for (const o of items) {
-    const owner = o.metadata.ownerReferences?.[0]?.name;
-    if (!owner || !APP_NAMESPACES.includes(o.metadata.namespace ?? '')) continue;
-    const key = `${o.metadata.namespace}/${owner}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-  return counts;
+  return countRevisions(items, APP_NAMESPACES);
 }
 
 async function trustBundleData(w: World, namespace: string): Promise<string> {

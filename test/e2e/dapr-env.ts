@@ -7,7 +7,7 @@ import { startChartRepo, type ChartRepo } from '../support/chart-repo.js';
 import { makeTrustBundle, type TrustBundlePems } from '../support/certs.js';
 import { helmHomeEnv, runTool, type HelmFlavour } from '../support/tools.js';
 import { daprup, type CliResult } from '../support/cli.js';
-import { deploySampleApps } from '../sandbox/sample-apps.js';
+import { countRevisions, deploySampleApps } from '../sandbox/sample-apps.js';
 
 export interface DaprEnv {
   flavour: HelmFlavour;
@@ -132,14 +132,7 @@ export async function helmHistory(e: DaprEnv): Promise<{ revision: number; statu
 /** Revisions per workload (ReplicaSets of a Deployment, ControllerRevisions of a StatefulSet or DaemonSet). */
 export async function revisionsPerWorkload(e: DaprEnv): Promise<Record<string, number>> {
   const { items } = await kubectlJson<{ items: Obj[] }>(e, ['get', 'replicasets,controllerrevisions', '--all-namespaces']);
-  const counts: Record<string, number> = {};
-  for (const o of items) {
-    const owner = o.metadata.ownerReferences?.[0]?.name;
-    if (!owner || !APP_NAMESPACES.includes(o.metadata.namespace ?? '')) continue;
-    const key = `${o.metadata.namespace}/${owner}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-  return counts;
+  return countRevisions(items, APP_NAMESPACES);
 }
 
 export interface PodInfo { namespace: string; name: string; app?: string; images: string[]; daprd?: string }

@@ -130,3 +130,18 @@ function run(kubectl: string, kubeconfig: string, args: string[], input?: string
     child.stdin.end(input ?? '');
   });
 }
+
+/**
+ * Revisions per sample workload, `namespace/owner` → count, from `kubectl get replicasets,controllerrevisions -A`
+ * items (ReplicaSets of a Deployment, ControllerRevisions of a StatefulSet or DaemonSet): a rollout restart adds one.
+ */
+export function countRevisions(items: readonly { metadata: { namespace?: string; ownerReferences?: { name: string }[] } }[], namespaces: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of items) {
+    const owner = o.metadata.ownerReferences?.[0]?.name;
+    if (!owner || !namespaces.includes(o.metadata.namespace ?? '')) continue;
+    const key = `${o.metadata.namespace}/${owner}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
