@@ -39,12 +39,6 @@ export function flatten(values: Values, prefix = ''): Record<string, unknown> {
   return out;
 }
 
-export function deepMerge(base: Values, over: Values): Values {
-  const out: Values = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as Values, v) : v;
-  return out;
-}
-
 /** Values as Helm coalesces them: `over` wins key by key, and a null in `over` removes the key. */
 export function coalesce(base: Values, over: Values): Values {
   const out: Values = { ...base };
