@@ -56,7 +56,6 @@ export interface UpgradePlan {
  */
 async function valueChanges(ctx: RunContext): Promise<{ changes: ValueChange[]; current: Values; note?: string }> {
   const f = ctx.facts;
-  const after = coalesce(await chartDefaults(ctx.chartDir), ctx.renderedConfig);
   const installed = await pullInstalledChart(ctx);
   if (!installed) {
     return {
@@ -66,6 +65,7 @@ async function valueChanges(ctx: RunContext): Promise<{ changes: ValueChange[]; 
     };
   }
   const current = coalesce(await chartDefaults(installed), f.userValues);
+  const after = coalesce(await chartDefaults(ctx.chartDir), ctx.renderedConfig);
   // Templated values (global.k8sLabels) compared as helm renders them, so a label that renders the same is no change.
   const rendered = (v: Values) => renderValueTemplates(withoutTlsValues(v), f.release);
   return { changes: diffValues(rendered(current), rendered(after)), current };
