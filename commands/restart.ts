@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { clusterFlags, DaprupCommand } from '../src/cli/base-command.js';
-import { validateConcurrency, validateDuration } from '../src/cli/upgrade-flags.js';
+import { reachFlags, validateConcurrency, validateDuration } from '../src/cli/upgrade-flags.js';
 import { DaprupError, ExitCode } from '../src/errors.js';
 import { restartCommand } from '../src/restart.js';
 import { TerminalPrompter, yesPrompter } from '../src/ui/prompter.js';
@@ -21,6 +21,8 @@ export default class Restart extends DaprupCommand {
     concurrency: Flags.integer({ description: 'workloads restarted at once', default: 4 }),
     timeout: Flags.string({ description: 'how long each rollout may take', default: '10m' }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation', default: false }),
+    ...reachFlags,
+    strict: Flags.boolean({ description: 'exit 1 when any daprd is out of reach', default: false }),
   };
 
   async run(): Promise<void> {
@@ -34,14 +36,23 @@ export default class Restart extends DaprupCommand {
     const tools = this.tools(flags);
     const report = await restartCommand(tools, {
       release: flags.release, daprNamespace: flags['dapr-namespace'], namespace: flags.namespace, selector: flags.selector,
-      all: flags.all, concurrency, timeout,
+      all: flags.all, recreatePods: flags['recreate-pods'], recreateBarePods: flags['recreate-bare-pods'], concurrency, timeout,
       prompter: flags.yes ? yesPrompter : new TerminalPrompter(),
       report: (line) => { if (!flags.json) process.stderr.write(line + '\n'); },
     });
-    if (flags.json) return this.printJson(report);
-    for (const w of report.notes) this.print(`note: ${w.key} ${w.note}`);
-    if (!report.selected.length) return this.print(`Nothing to restart: every Dapr sidecar runs ${report.controlPlaneVersion}.`);
-    this.print(table(['kind', 'namespace', 'name', 'sidecar before'], report.selected.map((w) => [w.kind, w.namespace, w.name, w.sidecarVersions.join(', ')])));
-    this.print(`${report.outcome?.restarted.length ?? 0} workloads restarted and rolled out.`);
+    if (flags.json) this.printJson(report);
+    else {
+      for (const w of report.notes) this.print(`note: ${w.key} ${w.note}`);
+      for (const w of report.unreached) this.print(`not reached: ${w.key} ${w.note}`);
+      const out = report.unreached.length ? `; ${report.unreached.length} daprd out of reach (above)` : '';
+      if (!report.selected.length) this.print(`Nothing to restart: every daprd daprup reaches runs ${report.controlPlaneVersion}${out}.`);
+      else {
+        this.print(table(['kind', 'namespace', 'name', 'sidecar before'], report.selected.map((w) => [w.kind, w.namespace, w.name, w.sidecarVersions.join(', ')])));
+        this.print(`${report.outcome?.restarted.length ?? 0} workloads restarted and rolled out${out}.`);
+      }
+    }
+    if (flags.strict && report.unreached.length) {
+      throw new DaprupError(`${report.unreached.length} daprd out of reach still run another version than ${report.controlPlaneVersion}.`, 'Act on each as its note says, or drop --strict to accept them.', ExitCode.stepFailed);
+    }
   }
 }

@@ -50,10 +50,12 @@ export default class Upgrade extends DaprupCommand {
     });
     if (flags.json) {
       this.printJson({ runId: result.runId, resumed: result.resumed, nothingToDo: result.nothingToDo, from: result.plan.versionPolicy.current, target: options.target });
-    } else if (result.nothingToDo) {
-      this.print(`Nothing to do: ${result.plan.release.name} and every Dapr sidecar already run ${options.target}.`);
     } else {
-      this.print(`Dapr ${options.target} is running: control plane and sidecars verified (run ${result.runId}${result.resumed ? ', resumed' : ''}).`);
+      // Never "every sidecar" while some daprd is out of reach: name them (verify printed why, one by one).
+      const out = result.plan.workloads.filter((w) => w.decision === 'unreached').map((w) => `${w.kind}/${w.namespace}/${w.name}`);
+      const reach = out.length ? `; ${out.length} daprd out of reach: ${out.slice(0, 5).join(', ')}${out.length > 5 ? ', …' : ''} (daprup status)` : '';
+      if (result.nothingToDo) this.print(`Nothing to do: ${result.plan.release.name} and every daprd daprup reaches already run ${options.target}${reach}.`);
+      else this.print(`Dapr ${options.target} is running: control plane and ${out.length ? 'every reachable daprd' : 'every daprd'} verified (run ${result.runId}${result.resumed ? ', resumed' : ''})${reach}.`);
     }
   }
 }

@@ -1,8 +1,8 @@
 // `daprup restart`: the data-plane step on its own, for workloads whose sidecar differs from the control plane.
-import { findRelease, type Tools } from './dapr/discovery.js';
+import { findRelease, listReleases, sharedReleasesOf, type Tools } from './dapr/discovery.js';
 import { DaprupError, ExitCode } from './errors.js';
 import { restartWorkloads, type RestartOutcome } from './runbook/restart.js';
-import { judgeDataPlane, liveDataPlane, type WorkloadVerdict } from './runbook/steps/data-plane.js';
+import { judgeDataPlane, liveDataPlane, unreached, type WorkloadVerdict } from './runbook/steps/data-plane.js';
 import type { Prompter } from './ui/prompter.js';
 
 export interface RestartCommandOptions {
@@ -11,6 +11,9 @@ export interface RestartCommandOptions {
   namespace?: string;
   selector?: string;
   all: boolean;
+  /** --recreate-pods and --recreate-bare-pods (see ReachOptions). */
+  recreatePods: boolean;
+  recreateBarePods: boolean;
   concurrency: number;
   timeout: string;
   prompter: Prompter;
@@ -21,19 +24,25 @@ export interface RestartReport {
   controlPlaneVersion: string;
   selected: WorkloadVerdict[];
   notes: WorkloadVerdict[];
+  /** daprd left behind that daprup does not replace, each with what would. */
+  unreached: WorkloadVerdict[];
   outcome?: RestartOutcome;
 }
 
 export async function restartCommand(tools: Tools, o: RestartCommandOptions): Promise<RestartReport> {
-  const release = await findRelease(tools, { release: o.release, namespace: o.daprNamespace });
+  const releases = await listReleases(tools);
+  const release = await findRelease(tools, { release: o.release, namespace: o.daprNamespace }, releases);
   const version = release.version;
-  const live = judgeDataPlane(await liveDataPlane(tools.kubectl, release.namespace, o.namespace, o.selector), version);
-  const selected = live.filter((w) => (o.all ? w.pods > 0 && w.podsWithSidecar > 0 : w.decision === 'restart'));
-  const notes = live.filter((w) => w.decision === 'pinned' || w.decision === 'no-sidecar');
-  if (!selected.length) return { controlPlaneVersion: version, selected, notes };
+  const reach = { recreatePods: o.recreatePods, recreateBarePods: o.recreateBarePods, sharedReleases: new Set(sharedReleasesOf(releases).map((r) => `${r.namespace}/${r.name}`)) };
+  const live = judgeDataPlane(await liveDataPlane(tools.kubectl, release.namespace, o.namespace, o.selector), version, reach);
+  // --all restarts what rolls by itself; pods replaced one by one are replaced only when behind.
+  const selected = live.filter((w) => w.decision === 'restart' || (o.all && w.pods > 0 && w.podsWithSidecar > 0 && ['current', 'pinned'].includes(w.decision) && (w.method === 'rollout-restart' || w.method === 'argo-restart')));
+  const notes = live.filter((w) => w.decision === 'pinned' || w.decision === 'no-sidecar' || w.decision === 'shared');
+  const out = unreached(live);
+  if (!selected.length) return { controlPlaneVersion: version, selected, notes, unreached: out };
   if (!(await o.prompter.confirm(`Restart ${selected.length} Dapr-enabled workloads (${selected.slice(0, 3).map((w) => w.key).join(', ')}${selected.length > 3 ? ', …' : ''})?`))) {
     throw new DaprupError('Restart not confirmed; nothing was changed.', 'Run again and confirm, or pass --yes.', ExitCode.confirmationNeeded);
   }
-  const outcome = await restartWorkloads(tools.kubectl, selected, { concurrency: o.concurrency, timeout: o.timeout, report: o.report });
-  return { controlPlaneVersion: version, selected, notes, outcome };
+  const outcome = await restartWorkloads(tools.kubectl, selected, { concurrency: o.concurrency, timeout: o.timeout, target: version, report: o.report });
+  return { controlPlaneVersion: version, selected, notes, unreached: out, outcome };
 }

@@ -4,10 +4,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Flags, type Interfaces } from '@oclif/core';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_CHART } from '../dapr/chart.js';
+import { DEFAULT_SHARED_CHART } from '../dapr/dapr-shared.js';
 import { parseSetFlag } from '../dapr/values.js';
 import { parseTargetVersion } from '../dapr/version-policy.js';
 import { usageError } from '../errors.js';
 import type { UpgradeOptions } from '../runbook/types.js';
+
+/** What daprup may do beyond rolling restarts; `plan`, `upgrade` and `restart` share them. */
+export const reachFlags = {
+  'recreate-pods': Flags.boolean({ description: 'delete the pods of OnDelete StatefulSets/DaemonSets and bare ReplicaSets one at a time, each after the last replacement is Ready', default: false }),
+  'recreate-bare-pods': Flags.boolean({ description: 'recreate bare Pods from their last-applied manifest (kubectl replace --force)', default: false }),
+};
 
 export const upgradeFlags = {
   to: Flags.string({ description: 'target Dapr version (chart version = APP VERSION), e.g. 1.16.19', required: true }),
@@ -22,6 +29,9 @@ export const upgradeFlags = {
   'allow-downgrade': Flags.boolean({ description: 'safety override: allow a downgrade', default: false }),
   'allow-prerelease': Flags.boolean({ description: 'safety override: allow a release candidate', default: false }),
   'cert-warn-days': Flags.integer({ description: 'warn when a certificate expires within this many days', default: 30 }),
+  ...reachFlags,
+  strict: Flags.boolean({ description: 'fail verify when any daprd is out of reach (paused, OnDelete, bare Pods, running Jobs, other owners)', default: false }),
+  'shared-chart': Flags.string({ description: 'chart Dapr Shared releases are upgraded with (their chart version is kept)', default: DEFAULT_SHARED_CHART }),
 };
 
 export type UpgradeFlags = Interfaces.InferredFlags<typeof upgradeFlags> & { release?: string; 'dapr-namespace'?: string };
@@ -68,5 +78,9 @@ export function upgradeOptions(flags: UpgradeFlags): UpgradeOptions {
     concurrency: validateConcurrency(flags.concurrency),
     overrides: { allowSkipMinor: flags['allow-skip-minor'], allowDowngrade: flags['allow-downgrade'], allowPrerelease: flags['allow-prerelease'] },
     certWarnDays: flags['cert-warn-days'],
+    recreatePods: flags['recreate-pods'],
+    recreateBarePods: flags['recreate-bare-pods'],
+    strict: flags.strict,
+    sharedChart: flags['shared-chart'],
   };
 }

@@ -8,7 +8,7 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   deletionTimestamp?: string;
-  ownerReferences?: { kind: string; name: string; uid: string }[];
+  ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
 }
 
 export interface K8sObject {
@@ -65,10 +65,17 @@ export interface StorageClass extends K8sObject {
   allowVolumeExpansion?: boolean;
 }
 
+/** What rolls pods from a template: the apps/v1 kinds, and Argo Rollouts (argoproj.io/v1alpha1) where installed. */
 export interface Workload extends K8sObject {
-  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout';
   spec: {
     replicas?: number;
+    /** Deployment: `rollout restart` is rejected while paused. Rollout: paused too. */
+    paused?: boolean;
+    /** StatefulSet and DaemonSet: OnDelete ones never roll by themselves. */
+    updateStrategy?: { type?: string };
+    /** Argo Rollout: pods created before this time are restarted by the Rollouts controller. */
+    restartAt?: string;
     selector: LabelSelector;
     template: PodTemplate;
     serviceName?: string;
@@ -84,14 +91,28 @@ export interface Workload extends K8sObject {
     desiredNumberScheduled?: number;
     numberReady?: number;
     updatedNumberScheduled?: number;
+    /** Argo Rollout: the restartAt it finished, and Healthy/Progressing/Paused/Degraded. */
+    restartedAt?: string;
+    phase?: string;
+  };
+}
+
+/** A Job (its pods run to completion) or a CronJob (which makes Jobs from a template). */
+export interface BatchObject extends K8sObject {
+  kind: 'Job' | 'CronJob';
+  spec: {
+    template?: PodTemplate;
+    jobTemplate?: { spec: { template: PodTemplate } };
   };
 }
 
 export interface Pod extends K8sObject {
   kind: 'Pod';
   spec: PodSpec & { nodeName?: string };
-  status?: { phase?: string };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
+
+export const podReady = (p: Pod) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 export interface Secret extends K8sObject {
   data?: Record<string, string>;

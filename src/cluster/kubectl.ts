@@ -23,7 +23,12 @@ const API_LISTS = {
   deployments: ['/apis/apps/v1', 'apps/v1', 'Deployment'],
   statefulsets: ['/apis/apps/v1', 'apps/v1', 'StatefulSet'],
   daemonsets: ['/apis/apps/v1', 'apps/v1', 'DaemonSet'],
+  // Argo Rollouts' CRD, where installed: a cluster without it answers 404 and listRaw returns nothing.
+  rollouts: ['/apis/argoproj.io/v1alpha1', 'argoproj.io/v1alpha1', 'Rollout'],
 } as const;
+const OPTIONAL_LISTS: ReadonlySet<RawListResource> = new Set(['rollouts']);
+/** What `kubectl get --raw` prints when a resource type is not served (its CRD is absent). */
+const NOT_SERVED = /NotFound|the server could not find the requested resource|404/;
 export type RawListResource = keyof typeof API_LISTS;
 
 /** Errors that say the API server is unreachable for now, not that the request was wrong. */
@@ -129,7 +134,13 @@ export class Kubectl {
    */
   async listRaw<T extends K8sObject>(resource: RawListResource, o: { namespace?: string; selector?: string } = {}): Promise<T[]> {
     const [, apiVersion, kind] = API_LISTS[resource];
-    const { stdout } = await this.read(this.rawListArgs(resource, o));
+    let stdout: string;
+    try {
+      ({ stdout } = await this.read(this.rawListArgs(resource, o)));
+    } catch (e) {
+      if (OPTIONAL_LISTS.has(resource) && e instanceof CommandError && NOT_SERVED.test(e.stderr)) return [];
+      throw e;
+    }
     const items = (JSON.parse(stdout) as List<T>).items ?? [];
     for (const item of items) {
       const obj = item as K8sObject;
@@ -237,5 +248,44 @@ export class Kubectl {
   async rolloutStatus(namespace: string, ref: ResourceRef, timeout: string): Promise<void> {
     // A wait is a read: after an outage it is simply waited again (its own --timeout bounds it).
     await this.read(this.rolloutStatusArgs(namespace, ref, timeout), { timeoutMs: undefined });
+  }
+
+  /** `kubectl argo rollouts restart` without the plugin: it merge-patches spec.restartAt to the current time. */
+  restartRolloutArgs(namespace: string, names: readonly string[], at: string): string[] {
+    return ['patch', 'rollouts.argoproj.io', ...names, '--namespace', namespace, '--type', 'merge', '--patch', JSON.stringify({ spec: { restartAt: at } })];
+  }
+
+  async restartRollout(namespace: string, names: readonly string[], at: string): Promise<void> {
+    await this.runner.run(this.binary, this.argv(...this.restartRolloutArgs(namespace, names, at)));
+  }
+
+  /** Waits until a JSONPath of one object has a value (`kubectl wait --for=jsonpath=…`). */
+  waitJsonPathArgs(namespace: string, ref: ResourceRef, path: string, value: string, timeout: string): string[] {
+    return ['wait', ref, '--namespace', namespace, `--for=jsonpath={${path}}=${value}`, `--timeout=${timeout}`];
+  }
+
+  async waitJsonPath(namespace: string, ref: ResourceRef, path: string, value: string, timeout: string): Promise<void> {
+    await this.read(this.waitJsonPathArgs(namespace, ref, path, value, timeout), { timeoutMs: undefined });
+  }
+
+  deletePodArgs(namespace: string, name: string): string[] {
+    return ['delete', 'pod', name, '--namespace', namespace, '--wait=true'];
+  }
+
+  async deletePod(namespace: string, name: string): Promise<void> {
+    await this.runner.run(this.binary, this.argv(...this.deletePodArgs(namespace, name)));
+  }
+
+  /** Deletes the object in the manifest and creates it again from it (a bare Pod from its last-applied manifest). */
+  replaceForceArgs(namespace: string): string[] {
+    return ['replace', '--force', '--namespace', namespace, '-f', '-'];
+  }
+
+  async replaceForce(namespace: string, manifest: string): Promise<void> {
+    await this.runner.run(this.binary, this.argv(...this.replaceForceArgs(namespace)), { input: manifest });
+  }
+
+  async waitPodReady(namespace: string, name: string, timeout: string): Promise<void> {
+    await this.read(['wait', `pod/${name}`, '--namespace', namespace, '--for=condition=Ready', `--timeout=${timeout}`], { timeoutMs: undefined });
   }
 }

@@ -1,7 +1,7 @@
 // Reads what is installed: the Helm release, the control plane, the trust bundle and the data plane.
 // Every probe here is read-only; plan, upgrade and status all start from it.
 import type { Helm, HelmRelease, HelmVersion, Values } from '../cluster/helm.js';
-import type { ConfigMap, K8sObject, Pod, Secret, Workload } from '../cluster/k8s-types.js';
+import type { BatchObject, ConfigMap, K8sObject, Pod, Secret, Workload } from '../cluster/k8s-types.js';
 import type { Kubectl } from '../cluster/kubectl.js';
 import { CommandError } from '../cluster/runner.js';
 import { DaprupError, ExitCode, refusal, usageError } from '../errors.js';
@@ -26,6 +26,14 @@ export interface ReleaseFacts {
   status: string;
 }
 
+export interface SharedReleaseFacts {
+  name: string;
+  namespace: string;
+  chartVersion: string;
+  revision: number;
+  status: string;
+}
+
 export interface ClusterFacts {
   helmVersion: HelmVersion;
   kubectlVersion: string;
@@ -33,8 +41,12 @@ export interface ClusterFacts {
   clusterId: string;
   release: ReleaseFacts;
   userValues: Values;
-  /** Every Deployment, StatefulSet and DaemonSet in the cluster but the control plane (one call). */
+  /** Every Deployment, StatefulSet, DaemonSet and Argo Rollout in the cluster but the control plane. */
   workloads: Workload[];
+  /** Every Job and CronJob. */
+  jobs: BatchObject[];
+  /** Dapr Shared releases (chart dapr-shared-chart): daprd run without the injector, one release per app id. */
+  sharedReleases: SharedReleaseFacts[];
   /** The control plane's Deployments and StatefulSets. */
   controlPlaneWorkloads: Workload[];
   /** Every pod in the cluster (one call). */
@@ -53,6 +65,14 @@ export interface DiscoveryOptions {
 }
 
 const DAPR_CHART = /^dapr-(\d+\.\d+\.\d+\S*)$/;
+const SHARED_CHART = /^dapr-shared-chart-(\d+\.\d+\.\d+\S*)$/;
+
+/** Dapr Shared releases among `helm list -A`, narrowed to a namespace when given. */
+export function sharedReleasesOf(releases: readonly HelmRelease[], namespace?: string): SharedReleaseFacts[] {
+  return releases
+    .filter((r) => SHARED_CHART.test(r.chart) && (!namespace || r.namespace === namespace))
+    .map((r) => ({ name: r.name, namespace: r.namespace, chartVersion: SHARED_CHART.exec(r.chart)![1]!, revision: Number(r.revision), status: r.status }));
+}
 
 /** Turns a failing probe into one sentence and a hint. */
 export function explain(error: unknown, what: string): DaprupError {
@@ -90,13 +110,8 @@ function asMissingTool(e: unknown, tool: 'helm' | 'kubectl'): DaprupError {
 }
 
 /** The Dapr release: found by chart name, narrowed by --release / --dapr-namespace. */
-export async function findRelease(t: Tools, o: DiscoveryOptions): Promise<ReleaseFacts> {
-  let releases: HelmRelease[];
-  try {
-    releases = await t.helm.listReleases();
-  } catch (e) {
-    throw explain(e, 'Listing Helm releases');
-  }
+export async function findRelease(t: Tools, o: DiscoveryOptions, listed?: HelmRelease[]): Promise<ReleaseFacts> {
+  const releases = listed ?? (await listReleases(t));
   const dapr = releases.filter((r) => DAPR_CHART.test(r.chart) && (!o.release || r.name === o.release) && (!o.namespace || r.namespace === o.namespace));
   if (dapr.length === 0) {
     // Dapr may be there without Helm (Argo CD renders charts itself; `kubectl apply` of manifests).
@@ -120,18 +135,32 @@ export async function findRelease(t: Tools, o: DiscoveryOptions): Promise<Releas
   return { name: r.name, namespace: r.namespace, chartVersion, version: r.app_version || chartVersion, revision: Number(r.revision), status: r.status };
 }
 
+export async function listReleases(t: Tools): Promise<HelmRelease[]> {
+  try {
+    return await t.helm.listReleases();
+  } catch (e) {
+    throw explain(e, 'Listing Helm releases');
+  }
+}
+
+/** The kinds beside Deployments, read in one `kubectl get`. */
+export const OTHER_WORKLOADS = 'statefulsets,daemonsets,jobs.batch,cronjobs.batch';
+
 /**
- * Every Deployment, StatefulSet and DaemonSet (in one namespace, or all), in two calls however many there are:
- * Deployments, the kind a fleet has thousands of, straight from the API (see Kubectl.listRaw); the others,
- * usually few, with one `kubectl get`.
+ * Every workload that can run daprd (in one namespace, or all), in three calls however many there are:
+ * Deployments, the kind a fleet has thousands of, straight from the API (see Kubectl.listRaw); Argo Rollouts the
+ * same way (nothing when their CRD is absent); StatefulSets, DaemonSets, Jobs and CronJobs, usually few, with one
+ * `kubectl get`.
  */
-export async function readWorkloads(kubectl: Kubectl, o: { namespace?: string; selector?: string } = {}): Promise<Workload[]> {
+export async function readWorkloads(kubectl: Kubectl, o: { namespace?: string; selector?: string } = {}): Promise<{ workloads: Workload[]; jobs: BatchObject[] }> {
   const scope = o.namespace ? { namespace: o.namespace } : { allNamespaces: true };
-  const [deployments, others] = await Promise.all([
+  const [deployments, rollouts, others] = await Promise.all([
     kubectl.listRaw<Workload>('deployments', o),
-    kubectl.list<Workload>('statefulsets,daemonsets', { ...scope, selector: o.selector }),
+    kubectl.listRaw<Workload>('rollouts', o),
+    kubectl.list<Workload | BatchObject>(OTHER_WORKLOADS, { ...scope, selector: o.selector }),
   ]);
-  return [...deployments, ...others];
+  const isBatch = (x: Workload | BatchObject): x is BatchObject => x.kind === 'Job' || x.kind === 'CronJob';
+  return { workloads: [...deployments, ...rollouts, ...others.filter((x): x is Workload => !isBatch(x))], jobs: others.filter(isBatch) };
 }
 
 type ReleaseObject = Secret | ConfigMap | (K8sObject & { spec?: { mtls?: { enabled?: boolean } } });
@@ -162,10 +191,11 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
   const scope = o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : {};
   const independent = Promise.all([readWorkloads(t.kubectl, scope), t.kubectl.listRaw<Pod>('pods', scope)]);
   independent.catch(() => undefined);
-  const release = await findRelease(t, o);
+  const releases = await listReleases(t);
+  const release = await findRelease(t, o, releases);
   const ns = release.namespace;
   try {
-    const [[workloads, pods], userValues, { clusterId, objects }] = await Promise.all([
+    const [[{ workloads, jobs }, pods], userValues, { clusterId, objects }] = await Promise.all([
       independent,
       t.helm.userValues(release.name, ns),
       readReleaseObjects(t.kubectl, ns),
@@ -190,6 +220,8 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
       release,
       userValues,
       workloads: workloads.filter((w) => !(w.metadata.namespace === ns && CONTROL_PLANE.some((c) => c.name === w.metadata.name))),
+      jobs,
+      sharedReleases: sharedReleasesOf(releases, o.dataPlaneNamespace),
       pods,
       controlPlaneWorkloads,
       controlPlane,
@@ -202,4 +234,5 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
   }
 }
 
-export const dataPlaneOf = (facts: Pick<ClusterFacts, 'workloads' | 'pods'>): DataPlaneWorkload[] => discoverDataPlane(facts.workloads, facts.pods);
+/** The data plane, the control plane's own pods left out (they run no daprd, but a selector could match them). */
+export const dataPlaneOf = (facts: Pick<ClusterFacts, 'workloads' | 'jobs' | 'pods'>): DataPlaneWorkload[] => discoverDataPlane(facts);

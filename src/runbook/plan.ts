@@ -11,7 +11,9 @@ import { pullInstalledChart } from './prepare.js';
 import type { StepId } from '../state/journal.js';
 import { RUNBOOK } from './runbook.js';
 import { statefulSetsToRecreateNow } from './steps/statefulsets.js';
-import { judgeDataPlane } from './steps/data-plane.js';
+import { judgeDataPlane, reachOf } from './steps/data-plane.js';
+import { sharedDaprd, sharedTagFor } from '../dapr/dapr-shared.js';
+import { skew } from '../dapr/skew.js';
 import type { CrdChange, RunContext } from './types.js';
 import type { StatefulSetRecreation } from '../dapr/statefulsets.js';
 import { imageTag, runtimeVersionOfTag } from '../dapr/chart.js';
@@ -40,7 +42,10 @@ export interface UpgradePlan {
   values: ValueChange[];
   /** Why the values diff is partial, when it is. */
   valuesNote?: string;
-  workloads: { kind: string; namespace: string; name: string; sidecar: string; action: string }[];
+  /** Every daprd group in the cluster and what the run does about it (decision 'unreached': out of reach, named). */
+  workloads: { kind: string; namespace: string; name: string; sidecar: string; decision: string; action: string }[];
+  /** Dapr Shared releases: their daprd version and skew, and the tag the upgrade moves them to. */
+  sharedReleases: { name: string; namespace: string; chartVersion: string; daprd: string; skew: string; after: string; sentryAddress?: string; mtls?: boolean }[];
   /** Production checks of the cluster as it is now (`daprup check`): failures and warnings only. Advice, never a blocker. */
   checks: CheckResult[];
   steps: PlannedStep[];
@@ -78,8 +83,13 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
     const p = await step.plan(ctx);
     steps.push({ id: step.id, title: step.title, summary: p.summary, destructive: p.destructive, skip: p.skip, commands: p.commands.map((c) => redactArgs(c).join(' ')), details: p.details });
   }
-  const workloads = judgeDataPlane(dataPlaneOf(f), ctx.options.target).map((w) => ({
-    kind: w.kind, namespace: w.namespace, name: w.name, sidecar: w.sidecarVersions.join(', ') || '-', action: w.note,
+  const dataPlane = dataPlaneOf(f);
+  const workloads = judgeDataPlane(dataPlane, ctx.options.target, reachOf(ctx)).filter((w) => w.decision !== 'shared').map((w) => ({
+    kind: w.kind, namespace: w.namespace, name: w.name, sidecar: w.sidecarVersions.join(', ') || '-', decision: w.decision, action: w.note,
+  }));
+  const sharedReleases = sharedDaprd(f.sharedReleases, dataPlane).map((s) => ({
+    name: s.name, namespace: s.namespace, chartVersion: s.chartVersion, daprd: s.tag ?? '-', skew: skew(s.version, f.release.version),
+    after: s.workload ? sharedTagFor(s.tag, ctx.options.target) : '-', sentryAddress: s.sentryAddress, mtls: s.mtls,
   }));
   const renderedByName = new Map(ctx.rendered.map((w) => [`${w.kind}/${w.metadata.name}`, w]));
   const controlPlane = CONTROL_PLANE.map((c) => {
@@ -96,8 +106,8 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
   });
   // User values are kept; what changes is the chart's defaults, HA, the image tag and the user's own -f/--set.
   const { changes: values, current, note: valuesNote } = await valueChanges(ctx);
-  const changesPending = steps.some((s) => !s.skip && ['apply-crds', 'recreate-statefulsets', 'helm-upgrade', 'restart-data-plane'].includes(s.id));
-  const hashInput = JSON.stringify({ target: ctx.options.target, from: ctx.verdict.current, ha: ctx.haAfter, chart: ctx.options.chart, set: ctx.options.set, files: ctx.options.valuesFiles });
+  const changesPending = steps.some((s) => !s.skip && ['apply-crds', 'recreate-statefulsets', 'helm-upgrade', 'restart-data-plane', 'upgrade-dapr-shared'].includes(s.id));
+  const hashInput = JSON.stringify({ target: ctx.options.target, from: ctx.verdict.current, ha: ctx.haAfter, chart: ctx.options.chart, set: ctx.options.set, files: ctx.options.valuesFiles, recreatePods: ctx.options.recreatePods, recreateBarePods: ctx.options.recreateBarePods });
   return {
     release: { ...f.release },
     cluster: { id: f.clusterId, serverVersion: f.serverVersion, helm: f.helmVersion.raw, kubectl: f.kubectlVersion },
@@ -110,6 +120,7 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
     values,
     valuesNote,
     workloads,
+    sharedReleases,
     checks: productionChecks(ctx, current),
     steps,
     changesPending,

@@ -1,18 +1,22 @@
-// Rolling restarts of Dapr-enabled workloads, shared by the restart-data-plane step and `daprup restart`.
+// Restarts of Dapr-enabled workloads, shared by the restart-data-plane step and `daprup restart`: rolling restarts
+// (`kubectl rollout restart`, an Argo Rollout's spec.restartAt) and, where the user allowed it, pods replaced one at
+// a time (OnDelete StatefulSets and DaemonSets, bare ReplicaSets, bare Pods from their last-applied manifest).
 // A sliding window of `concurrency` rollouts: as soon as one finishes (`rollout status`), the next workload is
 // restarted, so one slow rollout never holds the others back (waves waited for their slowest member). Restarts
 // are batched: one `kubectl rollout restart` per namespace for whatever is ready to start, and while one is
 // running, the workloads whose turn comes wait to join the next. Progress goes to the run journal before and
 // after each restart, so a resumed run never restarts a workload twice.
-import type { Workload } from '../cluster/k8s-types.js';
+import { podReady, type Pod, type Workload } from '../cluster/k8s-types.js';
 import type { Kubectl } from '../cluster/kubectl.js';
-import { RESTARTED_AT, type DataPlaneWorkload } from '../dapr/data-plane.js';
+import { podsBehind, RESTARTED_AT, type DataPlaneWorkload } from '../dapr/data-plane.js';
 import { explain } from '../dapr/discovery.js';
 import type { Journal } from '../state/journal.js';
 
 export interface RestartOptions {
   concurrency: number;
   timeout: string;
+  /** The daprd version pods must run; pods already at it are not replaced. */
+  target: string;
   journal?: Journal;
   report: (message: string) => void;
 }
@@ -26,7 +30,20 @@ export interface RestartOutcome {
 /** How long a freed slot waits for others to free up before its restart goes out (see fill). */
 const GATHER_MS = 150;
 
-const ref = (w: DataPlaneWorkload) => `${w.kind.toLowerCase()}/${w.name}`;
+/** How kubectl names the workload's resource type. */
+const resourceOf = (w: DataPlaneWorkload) => (w.kind === 'Rollout' ? 'rollouts.argoproj.io' : w.kind.toLowerCase());
+const ref = (w: DataPlaneWorkload) => `${resourceOf(w)}/${w.name}`;
+const byPods = (w: DataPlaneWorkload) => w.method === 'delete-pods' || w.method === 'replace-pod';
+/** Argo's restartAt, to the second as `kubectl argo rollouts restart` writes it. */
+const nowRfc3339 = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** A helm/kubectl duration (`10m`, `1h30m`, `90s`) in milliseconds. */
+export function durationMs(d: string): number {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let ms = 0;
+  for (const [, n, u] of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * unit[u!]!;
+  return ms;
+}
 
 function byNamespace(ws: readonly DataPlaneWorkload[]): Map<string, DataPlaneWorkload[]> {
   const m = new Map<string, DataPlaneWorkload[]>();
@@ -36,8 +53,52 @@ function byNamespace(ws: readonly DataPlaneWorkload[]): Map<string, DataPlaneWor
 
 /** After a crash between "restarting" and "restarted": did the restart reach the API server? */
 async function restartHappened(kubectl: Kubectl, w: DataPlaneWorkload, before: string | undefined): Promise<boolean> {
-  const live = await kubectl.getOptional<Workload>(w.kind.toLowerCase(), w.name, w.namespace);
-  return (live?.spec.template.metadata?.annotations?.[RESTARTED_AT] ?? undefined) !== before;
+  const live = await kubectl.getOptional<Workload>(resourceOf(w), w.name, w.namespace);
+  const now = w.kind === 'Rollout' ? live?.spec.restartAt : live?.spec.template.metadata?.annotations?.[RESTARTED_AT];
+  return (now ?? undefined) !== before;
+}
+
+/**
+ * The Argo Rollouts controller evicts the pods created before spec.restartAt, then records it as
+ * status.restartedAt (rollout/restart.go), while the last replacements may still be starting; it is done when that
+ * matches and the phase is Healthy again (what `kubectl argo rollouts status` waits for).
+ */
+async function waitRolloutRestarted(kubectl: Kubectl, w: DataPlaneWorkload, timeout: string): Promise<void> {
+  const live = await kubectl.getOptional<Workload>(resourceOf(w), w.name, w.namespace);
+  const at = live?.spec.restartAt;
+  if (at) await kubectl.waitJsonPath(w.namespace, ref(w), '.status.restartedAt', at, timeout);
+  await kubectl.waitJsonPath(w.namespace, ref(w), '.status.phase', 'Healthy', timeout);
+}
+
+/** The pods a workload rolled by deleting pods owns now (by its selector, or by owner for a bare ReplicaSet). */
+async function podsOf(kubectl: Kubectl, w: DataPlaneWorkload): Promise<Pod[]> {
+  const pods = await kubectl.listRaw<Pod>('pods', { namespace: w.namespace, selector: w.selector });
+  return pods.filter((p) => !p.metadata.deletionTimestamp && (w.selector || p.metadata.ownerReferences?.some((o) => o.kind === w.kind && o.name === w.name)));
+}
+
+/**
+ * Replaces the pods of `w` whose daprd is behind, one at a time: delete one (its controller creates it again, and
+ * the injector gives the new pod the new sidecar) and wait until the controller has as many Ready pods as before,
+ * the deleted one gone; or, for a bare Pod, delete it and create it again from its last-applied manifest.
+ */
+async function replacePods(kubectl: Kubectl, w: DataPlaneWorkload, o: RestartOptions): Promise<void> {
+  const deadline = durationMs(o.timeout);
+  for (const p of podsBehind(w, o.target)) {
+    if (w.method === 'replace-pod') {
+      await kubectl.replaceForce(w.namespace, p.manifest!);
+      await kubectl.waitPodReady(w.namespace, p.name, o.timeout);
+      continue;
+    }
+    await kubectl.deletePod(w.namespace, p.name);
+    const until = Date.now() + deadline;
+    for (;;) {
+      const now = await podsOf(kubectl, w);
+      if (now.length >= w.pods && now.every(podReady) && !now.some((x) => x.metadata.uid === p.uid)) break;
+      if (Date.now() > until) throw new Error(`the replacement of pod ${p.name} was not Ready within ${o.timeout}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    o.report(`replaced pod ${p.name} of ${ref(w)} in ${w.namespace}`);
+  }
 }
 
 export async function restartWorkloads(kubectl: Kubectl, workloads: readonly DataPlaneWorkload[], o: RestartOptions): Promise<RestartOutcome> {
@@ -73,7 +134,8 @@ export async function restartWorkloads(kubectl: Kubectl, workloads: readonly Dat
   /** The rollout of one restarted (or resumed) workload; frees its slot when done. */
   const waitFor = (w: DataPlaneWorkload) => track((async () => {
     try {
-      await kubectl.rolloutStatus(w.namespace, ref(w), o.timeout).catch((e: unknown) => { throw explain(e, `Waiting for ${w.namespace}/${ref(w)}`); });
+      const wait = byPods(w) ? replacePods(kubectl, w, o) : w.kind === 'Rollout' ? waitRolloutRestarted(kubectl, w, o.timeout) : kubectl.rolloutStatus(w.namespace, ref(w), o.timeout);
+      await wait.catch((e: unknown) => { throw explain(e, `Waiting for ${w.namespace}/${ref(w)}`); });
       if (journal) await journal.setRestart(w.key, { status: 'done', before: journal.data.restarts[w.key]?.before });
       rolledOut++;
       if (rolledOut % every === 0 || rolledOut === total) o.report(`${rolledOut}/${total} workloads rolled out`);
@@ -90,7 +152,12 @@ export async function restartWorkloads(kubectl: Kubectl, workloads: readonly Dat
     const toRestart: DataPlaneWorkload[] = [];
     for (const w of batch) {
       const rec = journal?.data.restarts[w.key];
-      if (rec?.status === 'restarted' || (rec?.status === 'restarting' && (await restartHappened(kubectl, w, rec.before)))) {
+      if (byPods(w)) {
+        // Replaced pod by pod in its wait: what is already at the target is not touched again on resume.
+        if (journal) await journal.setRestart(w.key, { status: 'restarted' });
+        (rec ? outcome.resumed : outcome.restarted).push(w.key);
+        waitFor(w);
+      } else if (rec?.status === 'restarted' || (rec?.status === 'restarting' && (await restartHappened(kubectl, w, rec.before)))) {
         outcome.resumed.push(w.key);
         waitFor(w);
       } else {
@@ -102,9 +169,10 @@ export async function restartWorkloads(kubectl: Kubectl, workloads: readonly Dat
       for (const w of toRestart) journal.data.restarts[w.key] = { status: 'restarting', before: w.restartedAt };
       await journal.saveProgress();
     }
-    await Promise.all([...byNamespace(toRestart)].map(async ([ns, ws]) => {
+    await Promise.all([...byNamespace(toRestart)].flatMap(([ns, all]) => [all.filter((w) => w.kind !== 'Rollout'), all.filter((w) => w.kind === 'Rollout')].filter((ws) => ws.length).map(async (ws) => {
       try {
-        await kubectl.rolloutRestart(ns, ws.map(ref));
+        if (ws[0]!.kind === 'Rollout') await kubectl.restartRollout(ns, ws.map((w) => w.name), nowRfc3339());
+        else await kubectl.rolloutRestart(ns, ws.map(ref));
       } catch (e) {
         // Not restarted: their slots are free again, and nothing waits for them.
         failure ??= explain(e, `Restarting workloads in ${ns}`);
@@ -118,7 +186,7 @@ export async function restartWorkloads(kubectl: Kubectl, workloads: readonly Dat
       o.report(`restarted ${ws.map(ref).join(', ')} in ${ns}`);
       outcome.restarted.push(...ws.map((w) => w.key));
       for (const w of ws) waitFor(w);
-    }));
+    })));
   };
 
   /**

@@ -8,6 +8,7 @@ import { recreateStatefulSets } from './steps/statefulsets.js';
 import { helmUpgrade } from './steps/helm-upgrade.js';
 import { waitControlPlane } from './steps/control-plane.js';
 import { restartDataPlane, verify } from './steps/data-plane.js';
+import { upgradeDaprShared } from './steps/dapr-shared.js';
 
 export const RUNBOOK: readonly Step[] = [
   preflight,
@@ -19,5 +20,6 @@ export const RUNBOOK: readonly Step[] = [
   helmUpgrade,
   waitControlPlane,
   restartDataPlane,
+  upgradeDaprShared,
   verify,
 ];

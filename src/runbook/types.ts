@@ -21,6 +21,14 @@ export interface UpgradeOptions {
   concurrency: number;
   overrides: PolicyOverrides;
   certWarnDays: number;
+  /** --recreate-pods: delete the pods of OnDelete StatefulSets/DaemonSets and bare ReplicaSets one at a time. */
+  recreatePods?: boolean;
+  /** --recreate-bare-pods: recreate bare Pods from their last-applied manifest. */
+  recreateBarePods?: boolean;
+  /** --strict: daprd out of reach fails verify. */
+  strict?: boolean;
+  /** The chart Dapr Shared releases are upgraded with (--shared-chart). */
+  sharedChart?: string;
 }
 
 export interface CrdChange {

@@ -26,6 +26,7 @@ export const STEP_IDS = [
   'helm-upgrade',
   'wait-control-plane',
   'restart-data-plane',
+  'upgrade-dapr-shared',
   'verify',
 ] as const;
 export type StepId = (typeof STEP_IDS)[number];
@@ -107,6 +108,8 @@ export class JournalStore {
     if (data.clusterId !== key.clusterId) {
       throw refusal(`The run journal ${this.file(key)} belongs to another cluster (${data.clusterId}).`, 'Check --kube-context; move the file aside if it was copied by mistake.');
     }
+    // A step added since the journal was written (upgrade-dapr-shared) has simply not run yet.
+    for (const id of STEP_IDS) data.steps[id] ??= { status: 'pending' };
     return data;
   }
 
@@ -179,7 +182,9 @@ export class ClusterJournal {
     const text = cm?.data?.['journal.json'];
     if (!text) return undefined;
     try {
-      return JSON.parse(text) as JournalData;
+      const data = JSON.parse(text) as JournalData;
+      for (const id of STEP_IDS) if (data.steps) data.steps[id] ??= { status: 'pending' };
+      return data;
     } catch {
       throw refusal(`The run journal in ConfigMap ${this.name} (${this.namespace}) is corrupted.`, `Delete it (kubectl delete configmap ${this.name} -n ${this.namespace}) after checking \`daprup status\`.`);
     }

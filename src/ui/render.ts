@@ -70,8 +70,12 @@ export function renderPlan(p: UpgradePlan): string {
   out.push('', 'Values that will change (your own values are kept):');
   out.push(p.values.length ? table(['value', 'now', 'after'], p.values.map((v) => [v.key, JSON.stringify(v.from), JSON.stringify(v.to)])) : '  (none)');
   if (p.valuesNote) out.push(`  ${p.valuesNote}`);
-  out.push('', 'Dapr-enabled workloads:');
-  out.push(p.workloads.length ? table(['kind', 'namespace', 'name', 'sidecar', 'action'], p.workloads.map((w) => [w.kind, w.namespace, w.name, w.sidecar, w.action])) : '  (none)');
+  out.push('', 'Dapr-enabled workloads (every daprd in the cluster):');
+  out.push(p.workloads.length ? table(['kind', 'namespace', 'name', 'sidecar', 'action'], p.workloads.map((w) => [w.kind, w.namespace, w.name, w.sidecar, w.decision === 'unreached' ? `NOT REACHED: ${w.action}` : w.action])) : '  (none)');
+  if (p.sharedReleases.length) {
+    out.push('', 'Dapr Shared releases (upgraded with helm after the data plane, other values kept):');
+    out.push(table(['release', 'namespace', 'chart', 'daprd', 'skew', 'after', 'sentry', 'mTLS'], p.sharedReleases.map((r) => [r.name, r.namespace, r.chartVersion, r.daprd, r.skew, r.after, r.sentryAddress, r.mtls === undefined ? '?' : r.mtls ? 'on' : 'off'])));
+  }
   out.push('', 'Production checks (advice for the cluster as it is now; they never block the upgrade; all of them: daprup check):');
   out.push(...(p.checks.length ? renderCheckLines(p.checks) : ['  ✔ no failures or warnings']));
   out.push('', 'Steps:');
@@ -97,6 +101,14 @@ export function renderStatus(s: StatusReport): string {
   out.push(s.dataPlane.length
     ? table(['kind', 'namespace', 'name', 'sidecar', 'skew', 'pinned image'], s.dataPlane.map((w) => [w.kind, w.namespace, w.name, w.sidecarVersions.join(', ') || 'none', w.skew, w.pinnedImage]))
     : '  (no Dapr-enabled workloads)');
+  if (s.sharedReleases.length) {
+    out.push('', 'Dapr Shared releases:');
+    out.push(table(['release', 'namespace', 'chart', 'daprd', 'skew', 'sentry', 'mTLS'], s.sharedReleases.map((r) => [r.name, r.namespace, r.chartVersion, r.daprd, r.skew, r.sentryAddress, r.mtls === undefined ? '?' : r.mtls ? 'on' : 'off'])));
+  }
+  if (s.unreached.length) {
+    out.push('', `Out of reach of daprup restart (${s.unreached.length}):`);
+    for (const u of s.unreached) out.push(`  ${u.key}: ${u.note}`);
+  }
   if (s.unfinishedRun) out.push('', `Unfinished run ${s.unfinishedRun.runId}: ${s.unfinishedRun.from} → ${s.unfinishedRun.target}, stopped at ${s.unfinishedRun.step} (${s.unfinishedRun.status}). Resume with: daprup upgrade --to ${s.unfinishedRun.target}`);
   return out.join('\n');
 }

@@ -21,13 +21,15 @@ export interface DaprEnv {
 
 export const NAMESPACE = 'dapr-system';
 export const APP_NAMESPACES = ['apps-a', 'apps-b', 'apps-c'];
+/** Where the every-kind apps and the Dapr Shared releases live (test/sandbox/every-kind-apps.ts, every-daprd.test.ts). */
+export const EXTRA_NAMESPACES = ['kinds', 'shared'];
 /** A value a user set at install time; it must survive every upgrade. */
 export const CUSTOM_VALUE = { key: 'dapr_operator.logLevel', value: 'debug' };
 
-export async function createDaprEnv(flavour: HelmFlavour, kubeconfig: string): Promise<DaprEnv> {
+export async function createDaprEnv(flavour: HelmFlavour, kubeconfig: string, o: { daprShared?: boolean } = {}): Promise<DaprEnv> {
   const work = await mkdtemp(join(tmpdir(), `daprup-e2e-${flavour.name}-`));
   const env = { ...helmHomeEnv(join(work, 'helm'), process.env), KUBECONFIG: kubeconfig };
-  const repo = await startChartRepo({ helm: flavour.helm });
+  const repo = await startChartRepo({ helm: flavour.helm, daprShared: o.daprShared });
   await runTool(flavour.helm, ['repo', 'add', 'dapr', repo.url], { env });
   const stateDir = join(work, 'state');
   await mkdir(stateDir, { recursive: true });
@@ -68,11 +70,13 @@ export async function freshInstall(e: DaprEnv, version = '1.16.18', o: { ha?: bo
   await deploySampleApps(e.flavour.kubectl, e.kubeconfig);
 }
 
-/** Back to an empty cluster: the release, its namespaces, the sample apps and the Dapr CRDs removed. */
+/** Back to an empty cluster: the releases, their namespaces, the sample apps and the Dapr (and Argo) CRDs removed. */
 export async function resetCluster(e: DaprEnv): Promise<void> {
   await helm(e, ['uninstall', 'dapr', '--namespace', NAMESPACE, '--wait', '--kubeconfig', e.kubeconfig]).catch(() => undefined);
-  await kubectl(e, ['delete', 'namespace', NAMESPACE, ...APP_NAMESPACES, '--ignore-not-found', '--wait=true', '--timeout=180s']);
-  const crds = (await kubectl(e, ['get', 'crd', '-o', 'name'])).split('\n').filter((n) => n.endsWith('.dapr.io'));
+  const shared = JSON.parse(await helm(e, ['list', '--namespace', 'shared', '-o', 'json', '--kubeconfig', e.kubeconfig])) as { name: string }[];
+  for (const r of shared) await helm(e, ['uninstall', r.name, '--namespace', 'shared', '--wait', '--kubeconfig', e.kubeconfig]);
+  await kubectl(e, ['delete', 'namespace', NAMESPACE, ...APP_NAMESPACES, ...EXTRA_NAMESPACES, '--ignore-not-found', '--wait=true', '--timeout=180s']);
+  const crds = (await kubectl(e, ['get', 'crd', '-o', 'name'])).split('\n').filter((n) => n.endsWith('.dapr.io') || n.endsWith('/rollouts.argoproj.io'));
   if (crds.length) await kubectl(e, ['delete', ...crds, '--wait=true']);
 }
 

@@ -2,6 +2,18 @@
 // real one, it adds a `daprd` container to pods annotated dapr.io/enabled: "true", with the image taken from the
 // SIDECAR_IMAGE env of the dapr-sidecar-injector Deployment (or the pod's dapr.io/sidecar-image annotation), so an
 // upgrade's "restart to pick up the new sidecar" is observable. No injector Deployment -> no injection.
+//
+// Native sidecars (Dapr 1.18+, dapr/dapr #9450), from dapr/dapr:
+// - pkg/injector/service/config.go: the injector reads NATIVE_SIDECAR_ENABLED from its environment and parses it with
+//   IsTruthy (unset -> false). The chart (charts/dapr/charts/dapr_sidecar_injector, dapr/helm-charts from 1.18.0)
+//   always renders it on the Deployment from the value dapr_sidecar_injector.nativeSidecar (default false).
+// - pkg/injector/service/pod_patch.go sets that as the default, then SidecarConfig.SetFromPodAnnotations
+//   (pkg/injector/patcher/sidecar.go) overrides it whenever the pod has dapr.io/enable-native-sidecar, with any value:
+//   the annotation wins in both directions ("false" turns native off on a cluster that has it on).
+// - pkg/injector/patcher/sidecar_patcher.go GetPatch: native -> daprd is appended to spec.initContainers (after the
+//   pod's own init containers; the list is created first when empty) instead of spec.containers;
+//   sidecar_container.go adds restartPolicy: Always. The container is still named daprd, labels are the same.
+// - podContainsSidecarContainer: a daprd in spec.containers or spec.initContainers means "already injected".
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +24,8 @@ import { waitUntil } from './wait.js';
 export const WEBHOOK_CONFIGURATION_NAME = 'daprup-sandbox-injector';
 const INJECTOR_DEPLOYMENT = 'dapr-sidecar-injector';
 const PROBE_POD = 'daprup-sandbox-injector-probe';
+export const ANNOTATION_ENABLE_NATIVE_SIDECAR = 'dapr.io/enable-native-sidecar';
+export const ENV_NATIVE_SIDECAR_ENABLED = 'NATIVE_SIDECAR_ENABLED';
 
 export interface InjectorOptions {
   api: KubeApi;
@@ -30,6 +44,7 @@ interface Container {
   name: string;
   image?: string;
   env?: { name: string; value?: string }[];
+  restartPolicy?: string;
 }
 interface ObjectMeta {
   name?: string;
@@ -39,7 +54,7 @@ interface ObjectMeta {
 }
 interface Pod {
   metadata?: ObjectMeta;
-  spec?: { containers?: Container[] };
+  spec?: { containers?: Container[]; initContainers?: Container[] };
 }
 interface Deployment {
   metadata: ObjectMeta;
@@ -50,10 +65,18 @@ interface AdmissionReview {
 }
 type JsonPatchOp = { op: 'add'; path: string; value: unknown };
 
+/** The part of the real injector's configuration (its Deployment's env) that the stand-in acts on. */
+export interface InjectorConfig {
+  /** SIDECAR_IMAGE. */
+  sidecarImage: string;
+  /** NATIVE_SIDECAR_ENABLED through IsTruthy; false when unset, as in Dapr before 1.18. */
+  nativeSidecar: boolean;
+}
+
 export async function startInjector(opts: InjectorOptions): Promise<Injector> {
   const log = opts.log ?? (() => {});
   const cert = await issueCert(opts.pki, 'injector', '/CN=daprup-sandbox-injector', { ips: ['127.0.0.1'] });
-  const lookup = cachedSidecarImageLookup(opts.api, opts.cacheMs ?? 250);
+  const lookup = cachedInjectorConfigLookup(opts.api, opts.cacheMs ?? 250);
   let probed = false;
 
   async function review(body: AdmissionReview): Promise<unknown> {
@@ -114,30 +137,36 @@ export async function startInjector(opts: InjectorOptions): Promise<Injector> {
   };
 }
 
-/** The JSON patch for one pod: a daprd container and the injected label, or nothing. */
-export async function mutate(pod: Pod, sidecarImage: () => Promise<string | undefined>): Promise<JsonPatchOp[]> {
+/**
+ * The JSON patch for one pod: a daprd container (or native sidecar init container) and the injected label, or
+ * nothing. injectorConfig resolves undefined when no injector is installed.
+ */
+export async function mutate(pod: Pod, injectorConfig: () => Promise<InjectorConfig | undefined>): Promise<JsonPatchOp[]> {
   const annotations = pod.metadata?.annotations ?? {};
   if (!isTruthy(annotations['dapr.io/enabled'])) return [];
-  if (pod.spec?.containers?.some((c) => c.name === 'daprd')) return [];
-  const injectorImage = await sidecarImage();
-  if (injectorImage === undefined) return []; // no injector installed: nothing injects
-  const image = annotations['dapr.io/sidecar-image'] || injectorImage;
+  const initContainers = pod.spec?.initContainers ?? [];
+  if ([...(pod.spec?.containers ?? []), ...initContainers].some((c) => c.name === 'daprd')) return [];
+  const config = await injectorConfig();
+  if (config === undefined) return []; // no injector installed: nothing injects
+  const image = annotations['dapr.io/sidecar-image'] || config.sidecarImage;
   const appId = annotations['dapr.io/app-id'] ?? pod.metadata?.name ?? '';
-  const ops: JsonPatchOp[] = [
-    {
-      op: 'add',
-      path: '/spec/containers/-',
-      value: {
-        name: 'daprd',
-        image,
-        args: ['./daprd', '--app-id', appId, '--mode', 'kubernetes'],
-        ports: [
-          { name: 'dapr-http', containerPort: 3500 },
-          { name: 'dapr-grpc', containerPort: 50001 },
-        ],
-      },
-    },
-  ];
+  // Present with any value, the annotation decides; absent, the injector's setting does.
+  const native = Object.hasOwn(annotations, ANNOTATION_ENABLE_NATIVE_SIDECAR)
+    ? isTruthy(annotations[ANNOTATION_ENABLE_NATIVE_SIDECAR])
+    : config.nativeSidecar;
+  const daprd = {
+    name: 'daprd',
+    image,
+    args: ['./daprd', '--app-id', appId, '--mode', 'kubernetes'],
+    ports: [
+      { name: 'dapr-http', containerPort: 3500 },
+      { name: 'dapr-grpc', containerPort: 50001 },
+    ],
+    ...(native ? { restartPolicy: 'Always' } : {}),
+  };
+  const ops: JsonPatchOp[] = [];
+  if (native && initContainers.length === 0) ops.push({ op: 'add', path: '/spec/initContainers', value: [] });
+  ops.push({ op: 'add', path: native ? '/spec/initContainers/-' : '/spec/containers/-', value: daprd });
   if (pod.metadata?.labels) {
     ops.push({ op: 'add', path: '/metadata/labels/dapr.io~1sidecar-injected', value: 'true' });
   } else {
@@ -146,18 +175,18 @@ export async function mutate(pod: Pod, sidecarImage: () => Promise<string | unde
   return ops;
 }
 
-/** Dapr's utils.IsTruthy, which the real injector applies to dapr.io/enabled. */
+/** dapr/kit strings.IsTruthy, which the real injector applies to dapr.io/enabled, dapr.io/enable-native-sidecar and NATIVE_SIDECAR_ENABLED. */
 function isTruthy(value: string | undefined): boolean {
   return ['y', 'yes', 'true', 't', 'on', '1'].includes((value ?? '').trim().toLowerCase());
 }
 
-/** SIDECAR_IMAGE of the dapr-sidecar-injector Deployment in any namespace, looked up at most once per cacheMs. */
-function cachedSidecarImageLookup(api: KubeApi, cacheMs: number): () => Promise<string | undefined> {
-  let cached: { at: number; value: Promise<string | undefined> } | undefined;
+/** The config of the dapr-sidecar-injector Deployment in any namespace, looked up at most once per cacheMs. */
+function cachedInjectorConfigLookup(api: KubeApi, cacheMs: number): () => Promise<InjectorConfig | undefined> {
+  let cached: { at: number; value: Promise<InjectorConfig | undefined> } | undefined;
   return () => {
     const now = Date.now();
     if (!cached || now - cached.at > cacheMs) {
-      const value = findSidecarImage(api);
+      const value = findInjectorConfig(api);
       cached = { at: now, value };
       value.catch(() => {
         cached = undefined; // do not cache failures
@@ -167,7 +196,7 @@ function cachedSidecarImageLookup(api: KubeApi, cacheMs: number): () => Promise<
   };
 }
 
-async function findSidecarImage(api: KubeApi): Promise<string | undefined> {
+async function findInjectorConfig(api: KubeApi): Promise<InjectorConfig | undefined> {
   const list = await api.get<{ items: Deployment[] }>(
     `/apis/apps/v1/deployments?fieldSelector=${encodeURIComponent(`metadata.name=${INJECTOR_DEPLOYMENT}`)}`,
   );
@@ -177,8 +206,9 @@ async function findSidecarImage(api: KubeApi): Promise<string | undefined> {
   );
   for (const d of sorted) {
     for (const c of d.spec.template.spec.containers) {
-      const env = c.env?.find((e) => e.name === 'SIDECAR_IMAGE');
-      if (env?.value) return env.value;
+      const env = (name: string): string | undefined => c.env?.find((e) => e.name === name)?.value;
+      const sidecarImage = env('SIDECAR_IMAGE');
+      if (sidecarImage) return { sidecarImage, nativeSidecar: isTruthy(env(ENV_NATIVE_SIDECAR_ENABLED)) };
     }
   }
   return undefined;

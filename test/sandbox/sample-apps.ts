@@ -116,7 +116,7 @@ function manifest(app: AppSpec): unknown {
   return { apiVersion: 'apps/v1', kind: app.kind, metadata: { name: app.name, namespace: app.namespace, labels }, spec };
 }
 
-function run(kubectl: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
+export function run(kubectl: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(kubectl, args, { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';

@@ -2,7 +2,8 @@
 // kube-scheduler and kwok (simulated nodes and pod status), built once by build-control-plane.sh.
 // Deployments, StatefulSets (with hostPath-provisioned PVCs), DaemonSets, rollouts, garbage collection and
 // admission webhooks all behave as on a real cluster; containers never run. Two Dapr stand-ins run in this process:
-// the sidecar injector (injector.ts) and the operator's Subscription CRD patch (operator.ts).
+// the sidecar injector (injector.ts) and the operator's Subscription CRD patch (operator.ts); on request, a third
+// stand-in, for the Argo Rollouts controller (rollouts.ts), installs the Rollout CRD and reconciles Rollouts.
 //
 // Environment: DAPRUP_SANDBOX_CACHE (where the binaries are cached, default ~/.cache/daprup-sandbox),
 // DAPRUP_SANDBOX_KEEP=1 (keep the work dir with logs after stop()).
@@ -20,6 +21,7 @@ import { KubeApi } from './kube-api.js';
 import { startOperator, type Operator } from './operator.js';
 import { createPki, type Pki } from './pki.js';
 import { onHardExit, peakRssMiB, startComponent, stopComponent, type Component } from './processes.js';
+import { startArgoRollouts, type ArgoRollouts } from './rollouts.js';
 import { waitUntil } from './wait.js';
 
 export interface SandboxOptions {
@@ -35,6 +37,8 @@ export interface SandboxOptions {
   injector?: boolean;
   /** Run the operator stand-in (operator.ts: patches the Subscription CRD's conversion webhook). Default true. */
   operator?: boolean;
+  /** Install the Rollout CRD and run the Argo Rollouts controller stand-in (rollouts.ts). Default false: no CRD. */
+  argoRollouts?: boolean;
   log?: (line: string) => void;
 }
 
@@ -89,6 +93,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   let injector: Injector | undefined;
   let operator: Operator | undefined;
+  let argoRollouts: ArgoRollouts | undefined;
   let etcdDataDir: string | undefined;
   let stopped = false;
 
@@ -96,7 +101,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (stopped) return;
     stopped = true;
     const stopStart = Date.now();
-    await Promise.all([injector?.stop(), operator?.stop()]);
+    await Promise.all([injector?.stop(), operator?.stop(), argoRollouts?.stop()]);
     await removeHostPathVolumes(api).catch(() => {}); // before the apiserver goes; hostPath dirs live in /tmp
     const peaks = components.map((c) => `${c.name} ${peakRssMiB(c) ?? '?'} MiB`);
     log(`sandbox: peak RSS: ${peaks.join(', ')}`);
@@ -141,6 +146,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       phase('sidecar injector registered');
     }
     if (opts.operator ?? true) operator = await startOperator({ api, log });
+    if (opts.argoRollouts ?? false) {
+      argoRollouts = await startArgoRollouts({ api, log });
+      phase('Rollout CRD established, Argo Rollouts stand-in running');
+    }
   } catch (err) {
     await shutdown(true).catch(() => {}); // keep the logs of a failed start
     throw new Error(`sandbox failed to start (logs in ${join(workDir, 'logs')}): ${String(err)}`, { cause: err });
@@ -308,6 +317,9 @@ async function startKwok(ctx: Ctx, podReadyDelayMs: number): Promise<Component> 
   );
 }
 
+/** Pods of a Job labelled `keeprunning` stay Running: kwok's pod-complete stage skips them. */
+export const KEEP_RUNNING_LABEL = 'keeprunning';
+
 /** kwok's own "fast" stages, plus node heartbeats through Leases; pod-ready optionally delayed. */
 export async function kwokStages(stagesDir: string, podReadyDelayMs: number): Promise<string> {
   const files = [
@@ -320,6 +332,12 @@ export async function kwokStages(stagesDir: string, podReadyDelayMs: number): Pr
   const docs = await Promise.all(
     files.map(async (f) => {
       let text = await readFile(join(stagesDir, f), 'utf8');
+      if (f.endsWith('pod-complete.yaml')) {
+        // A Job's pod with this label keeps running (a batch run still going when an upgrade starts).
+        const last = "      - 'Job'\n";
+        if (!text.includes(last)) throw new Error(`unexpected layout of ${f}`);
+        text = text.replace(last, `${last}    - key: '.metadata.labels.${KEEP_RUNNING_LABEL}'\n      operator: 'DoesNotExist'\n`);
+      }
       if (f.endsWith('pod-ready.yaml') && podReadyDelayMs > 0) {
         if (!/^spec:\n/m.test(text) || /^ {2}delay:/m.test(text)) throw new Error(`unexpected layout of ${f}`);
         text = text.replace(/^spec:\n/m, `spec:\n  delay:\n    durationMilliseconds: ${Math.round(podReadyDelayMs)}\n`);

@@ -33,6 +33,19 @@ export const FIXTURE_VERSIONS: readonly string[] = [
   '1.18.3',
 ];
 
+/**
+ * The project's model of the Dapr Shared chart (github dapr/dapr-shared, published as
+ * oci://registry-1.docker.io/daprio/dapr-shared-chart), served as it is, in one version.
+ */
+export const DAPR_SHARED_CHART_SOURCE = fileURLToPath(new URL('../fixtures/dapr-shared-chart/', import.meta.url));
+
+/**
+ * The Dapr Shared chart the loopback repository serves (`<repo>/dapr-shared-chart`): the real chart's latest
+ * tag, 0.0.16, with no appVersion as published. The daprd version its values default to (shared.daprd.image.tag)
+ * is `daprdTag`. `version` must equal the `version` in test/fixtures/dapr-shared-chart/Chart.yaml.
+ */
+export const DAPR_SHARED_CHART = { name: 'dapr-shared-chart', version: '0.0.16', daprdTag: '1.15.7' } as const;
+
 /** The subcharts, in the order the real Chart.yaml (1.16+) declares them. */
 export const SUBCHARTS: readonly string[] = [
   'dapr_rbac', 'dapr_operator', 'dapr_placement', 'dapr_sidecar_injector', 'dapr_sentry', 'dapr_scheduler', 'dapr_config',

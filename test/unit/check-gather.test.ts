@@ -24,7 +24,7 @@ function fakeCluster(edit: (input: ReturnType<typeof tunedInput>) => void = () =
     .on('helm', ['get', 'values'], (args) => JSON.stringify(args.includes('--all') ? input.values : { global: { ha: { enabled: true } } }))
     // Deployments and pods are read raw (FakeRunner answers `get --raw` from these rules), the rest with kubectl get.
     .on('kubectl', ['get', 'deployments,statefulsets,daemonsets'], list([...input.controlPlaneWorkloads, ...input.workloads]))
-    .on('kubectl', ['get', 'statefulsets,daemonsets'], list([...input.controlPlaneWorkloads, ...input.workloads].filter((w) => w.kind !== 'Deployment')))
+    .on('kubectl', ['get', 'statefulsets,daemonsets,jobs.batch,cronjobs.batch'], list([...input.controlPlaneWorkloads, ...input.workloads].filter((w) => w.kind !== 'Deployment')))
     .on('kubectl', ['get', 'pods'], list(input.pods))
     .on('kubectl', ['get', 'namespace/kube-system'], list([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', uid: 'uid-1' } },
@@ -41,10 +41,10 @@ function fakeCluster(edit: (input: ReturnType<typeof tunedInput>) => void = () =
 const options = { chart: 'dapr/dapr', certWarnDays: 30, strict: false };
 
 describe('daprup check over a fake cluster', () => {
-  it('reads everything in 11 read-only processes, one of them for PDBs, Components, Configurations, namespaces, claims and StorageClasses', async () => {
+  it('reads everything in 12 read-only processes, one of them for PDBs, Components, Configurations, namespaces, claims and StorageClasses', async () => {
     const { runner, tools } = fakeCluster();
     const report = await runCheck(tools, options);
-    expect(runner.calls).toHaveLength(11);
+    expect(runner.calls).toHaveLength(12);
     const lines = runner.commandLines();
     expect(lines.filter((l) => l.includes(EXTRA))).toEqual([`kubectl get ${EXTRA} -o json --all-namespaces`]);
     expect(lines).toContain('helm get values dapr --namespace dapr-system --all -o json');

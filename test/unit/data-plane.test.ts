@@ -21,7 +21,7 @@ describe('data plane discovery', () => {
   it('finds Dapr-enabled workloads and their sidecar versions, in containers or as native sidecars', () => {
     const workloads = [deploy('a', 'orders'), deploy('a', 'cart'), deploy('b', 'web', {}), deploy('b', 'pinned', { 'dapr.io/enabled': 'true', 'dapr.io/sidecar-image': 'ghcr.io/dapr/daprd:1.14.4-custom' })];
     const pods = [pod('a', 'orders', '1.16.18'), pod('a', 'orders', '1.16.19'), pod('a', 'cart', '1.16.19-mariner', true), pod('b', 'web'), pod('b', 'pinned', '1.14.4-custom')];
-    const found = discoverDataPlane(workloads, pods);
+    const found = discoverDataPlane({ workloads, pods });
     expect(found.map((w) => w.key)).toEqual(['Deployment/a/orders', 'Deployment/a/cart', 'Deployment/b/pinned']);
     expect(found[0]!.sidecarVersions).toEqual(['1.16.18', '1.16.19']);
     expect(found[1]!.sidecarVersions).toEqual(['1.16.19']);
@@ -29,13 +29,13 @@ describe('data plane discovery', () => {
   });
 
   it('reports an annotated workload whose pods have no sidecar instead of restarting it', () => {
-    const [w] = discoverDataPlane([deploy('a', 'late')], [pod('a', 'late')]);
+    const [w] = discoverDataPlane({ workloads: [deploy('a', 'late')], pods: [pod('a', 'late')] });
     expect(restartDecision(w!, '1.16.19')).toBe('no-sidecar');
   });
 
   it('ignores terminating pods and pods of other namespaces', () => {
     const terminating = { ...pod('a', 'orders', '1.16.18'), metadata: { ...pod('a', 'orders').metadata, deletionTimestamp: 'now' } };
-    const [w] = discoverDataPlane([deploy('a', 'orders')], [terminating, pod('a', 'orders', '1.16.19'), pod('b', 'orders', '1.15.0')]);
+    const [w] = discoverDataPlane({ workloads: [deploy('a', 'orders')], pods: [terminating, pod('a', 'orders', '1.16.19'), pod('b', 'orders', '1.15.0')] });
     expect(w!.sidecarVersions).toEqual(['1.16.19']);
   });
 });

@@ -25,7 +25,7 @@ function cluster(apps: number) {
     .on('helm', ['list'], JSON.stringify([{ name: 'dapr', namespace: NS, revision: '3', status: 'deployed', chart: 'dapr-1.16.19', app_version: '1.16.19' }]))
     .on('helm', ['get', 'values'], '{}')
     .on('kubectl', ['get', 'deployments'], list(workloads.filter((w) => w.kind === 'Deployment')))
-    .on('kubectl', ['get', 'statefulsets,daemonsets'], list(workloads.filter((w) => w.kind !== 'Deployment')))
+    .on('kubectl', ['get', 'statefulsets,daemonsets,jobs.batch,cronjobs.batch'], list(workloads.filter((w) => w.kind !== 'Deployment')))
     .on('kubectl', ['get', 'pods'], list(pods))
     .on('kubectl', ['get', 'namespace/kube-system'], list([kubeSystem, secret, configMap, configuration]))
     .on('kubectl', ['get', 'namespace', 'kube-system'], JSON.stringify(kubeSystem))
@@ -35,7 +35,7 @@ function cluster(apps: number) {
 }
 
 describe('inspectCluster', () => {
-  it('starts the same 8 processes for 10 workloads as for 1,000, Deployments and pods read raw', async () => {
+  it('starts the same 9 processes for 10 workloads as for 1,000, Deployments and pods read raw', async () => {
     for (const apps of [10, 1000]) {
       const { runner, tools } = cluster(apps);
       const facts = await inspectCluster(tools, {});
@@ -49,8 +49,9 @@ describe('inspectCluster', () => {
         'helm version --short',
         'kubectl get --raw /api/v1/pods',
         'kubectl get --raw /apis/apps/v1/deployments',
+        'kubectl get --raw /apis/argoproj.io/v1alpha1/rollouts',
         'kubectl get namespace/kube-system secret/dapr-trust-bundle configmap/dapr-trust-bundle configurations.dapr.io/daprsystem -o json --namespace dapr-system --ignore-not-found',
-        'kubectl get statefulsets,daemonsets -o json --all-namespaces',
+        'kubectl get statefulsets,daemonsets,jobs.batch,cronjobs.batch -o json --all-namespaces',
         'kubectl version -o json --request-timeout=15s',
       ]);
     }

@@ -31,10 +31,12 @@ export class FakeRunner implements CommandRunner {
    */
   private rawList(file: string, args: readonly string[]): ReturnType<Responder> | undefined {
     const at = args.indexOf('--raw');
-    const m = at > 0 && args[at - 1] === 'get' ? /^\/apis?\/(?:apps\/)?v1(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\?labelSelector=(.*))?$/.exec(args[at + 1] ?? '') : null;
+    const m = at > 0 && args[at - 1] === 'get' ? /^\/apis?\/(?:apps\/|argoproj\.io\/v1alpha1)?(?:v1)?(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\?labelSelector=(.*))?$/.exec(args[at + 1] ?? '') : null;
     if (!m) return undefined;
     const [, namespace, resource, selector] = m;
     const rule = [...this.rules].reverse().find((r) => r.file === file && r.prefix[0] === 'get' && (r.prefix[1] ?? '').split(',').includes(resource!));
+    // A cluster without Argo Rollouts' CRD answers its path as the API server does.
+    if (!rule && resource === 'rollouts') return { exitCode: 1, stderr: 'Error from server (NotFound): the server could not find the requested resource' };
     if (!rule) return undefined;
     const getArgs = ['get', rule.prefix[1]!, '-o', 'json', ...(namespace ? ['--namespace', namespace] : ['--all-namespaces']), ...(selector ? ['--selector', decodeURIComponent(selector)] : [])];
     const answer = rule.respond(getArgs);

@@ -11,7 +11,7 @@ import { restartWorkloads } from '../../src/runbook/restart.js';
 import { Journal, type JournalData } from '../../src/state/journal.js';
 
 const workload = (namespace: string, name: string, restartedAt?: string): DataPlaneWorkload => ({
-  key: `Deployment/${namespace}/${name}`, kind: 'Deployment', namespace, name, pods: 1, podsWithSidecar: 1, sidecarVersions: ['1.16.19'], restartedAt,
+  key: `Deployment/${namespace}/${name}`, kind: 'Deployment', namespace, name, pods: 1, podsWithSidecar: 1, sidecarVersions: ['1.16.19'], restartedAt, method: 'rollout-restart', nativeSidecars: 0, podList: [],
 });
 
 /**
@@ -79,7 +79,7 @@ async function journalWith(restarts: JournalData['restarts'] = {}): Promise<Jour
   return new Journal(join(dir, 'journal.json'), { runId: 'r1', restarts, steps: {} } as unknown as JournalData);
 }
 
-const options = (concurrency: number, journal?: Journal) => ({ concurrency, timeout: '1m', journal, report: () => undefined });
+const options = (concurrency: number, journal?: Journal) => ({ concurrency, timeout: '1m', target: '1.16.19', journal, report: () => undefined });
 
 describe('restartWorkloads', () => {
   it('keeps `concurrency` rollouts going: one slow rollout does not hold the others back', async () => {

@@ -38,6 +38,7 @@ function context(o: { helm?: [number, number]; options?: Partial<UpgradeOptions>
     haEnabled: false,
     controlPlaneWorkloads: [sts('dapr-placement-server', [])],
     workloads: [app('shop', 'orders'), app('shop', 'cart'), app('ledger', 'ledger', 'StatefulSet'), app('shop', 'current')],
+    jobs: [], sharedReleases: [],
     pods: [pod('shop', 'orders', '1.16.18'), pod('shop', 'cart', '1.16.18'), pod('ledger', 'ledger', '1.16.18'), pod('shop', 'current', '1.17.2')],
   } as unknown as ClusterFacts;
   return {

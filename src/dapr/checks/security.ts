@@ -2,6 +2,8 @@
 // Components without scopes. Secret values are never read into a finding: only metadata item names are.
 import { SYSTEM_CONFIGURATION, TRUST_BUNDLE } from '../chart.js';
 import { checkTrustBundle, type BundleCheck } from '../trust-bundle.js';
+import { discoverDataPlane } from '../data-plane.js';
+import { sentryOnPort80, sharedDaprd } from '../dapr-shared.js';
 import { affected, daprupUpgrade, listed, ok, type CheckInput, type CheckResult, type DaprComponent } from './types.js';
 
 const GROUP = 'security';
@@ -119,6 +121,28 @@ export function checkComponentScopes(input: CheckInput): CheckResult {
   };
 }
 
+/**
+ * Dapr Shared releases: the chart's default Sentry address ends in :80, which Dapr 1.14+ no longer serves (443
+ * only), and its default leaves mTLS off (values shared.controlPlane.sentry.port, shared.daprd.mtls.enabled).
+ */
+export function checkDaprShared(input: CheckInput): CheckResult | undefined {
+  const id = 'dapr-shared';
+  const releases = sharedDaprd(input.sharedReleases ?? [], discoverDataPlane(input));
+  if (!releases.length) return undefined;
+  const port80 = releases.filter((r) => sentryOnPort80(r.sentryAddress)).map((r) => `${r.namespace}/${r.name} (${r.sentryAddress})`);
+  const plain = releases.filter((r) => r.mtls === false).map((r) => `${r.namespace}/${r.name}`);
+  if (!port80.length && !plain.length) return ok(id, GROUP, `${releases.length} Dapr Shared release${releases.length === 1 ? '' : 's'}: Sentry on 443 and mTLS on.`);
+  const parts = [port80.length ? `Sentry address on port 80: ${listed(port80)}` : '', plain.length ? `mTLS off: ${listed(plain)}` : ''].filter(Boolean);
+  return {
+    id, group: GROUP, severity: port80.length ? 'failure' : 'warning',
+    finding: `Dapr Shared ${parts.join('; ')}.`,
+    why: 'Dapr 1.14 and later serve Sentry on port 443 only: a daprd pointed at :80 gets no workload certificate. Without mTLS, traffic between this daprd and other sidecars is neither encrypted nor authenticated.',
+    fix: `helm upgrade <release> ${'oci://registry-1.docker.io/daprio/dapr-shared-chart'} --reuse-values --set shared.controlPlane.sentry.port=443 --set shared.daprd.mtls.enabled=true`,
+    affected: affected([...port80, ...plain]),
+  };
+}
+
 export function securityChecks(input: CheckInput): CheckResult[] {
-  return [checkMtls(input), ...checkTrustBundleHealth(input), checkComponentSecrets(input), checkComponentScopes(input)];
+  const shared = checkDaprShared(input);
+  return [checkMtls(input), ...checkTrustBundleHealth(input), checkComponentSecrets(input), checkComponentScopes(input), ...(shared ? [shared] : [])];
 }

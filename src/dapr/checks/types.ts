@@ -69,6 +69,8 @@ export interface SupportedMinors {
 
 /** Everything the checks read: discovery's facts plus the few objects `check` reads on top. */
 export interface CheckInput extends Pick<ClusterFacts, 'release' | 'workloads' | 'controlPlaneWorkloads' | 'pods' | 'controlPlane' | 'haEnabled' | 'trustBundle' | 'mtlsEnabled'> {
+  jobs?: ClusterFacts['jobs'];
+  sharedReleases?: ClusterFacts['sharedReleases'];
   /** `helm get values --all`: user values over the installed chart's defaults (undefined when unreadable). */
   values?: Values;
   pdbs: PodDisruptionBudget[];

@@ -68,7 +68,7 @@ export function checkVersionSkew(input: CheckInput): CheckResult {
   for (const c of input.controlPlane.filter((x) => x.present)) {
     for (const version of new Set([c.version, ...c.podVersions].filter((x): x is string => !!x))) judge(c.name, version);
   }
-  const dataPlane = discoverDataPlane(input.workloads, input.pods);
+  const dataPlane = discoverDataPlane(input);
   for (const w of dataPlane) for (const version of w.sidecarVersions) judge(`${w.namespace}/${w.name}`, version);
   const sidecars = dataPlane.reduce((n, w) => n + w.podsWithSidecar, 0);
   if (!behind.length && !ahead.length && !unknown.length) {

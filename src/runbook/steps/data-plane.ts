@@ -1,9 +1,11 @@
-// restart-data-plane: every Dapr-enabled workload whose sidecar is not at the target is restarted (existing
-// pods keep their old sidecar until recreated). verify: control plane and every sidecar at the target.
+// restart-data-plane: every daprd the run can reach and that is not at the target is replaced (existing pods keep
+// their old sidecar until recreated): rolling restarts, Argo Rollouts' restartAt, and with the user's flags pods
+// deleted one at a time or bare Pods recreated. verify: control plane and every reachable sidecar at the target;
+// what is out of reach is named, and fails the run only with --strict.
 import type { Kubectl } from '../../cluster/kubectl.js';
-import type { Pod, Workload } from '../../cluster/k8s-types.js';
-import { DECISION_NOTES, discoverDataPlane, restartDecision, type DataPlaneWorkload, type RestartDecision } from '../../dapr/data-plane.js';
-import { readWorkloads, type ClusterFacts } from '../../dapr/discovery.js';
+import type { Pod } from '../../cluster/k8s-types.js';
+import { decisionNote, discoverDataPlane, restartDecision, type DataPlaneWorkload, type ReachOptions, type RestartDecision } from '../../dapr/data-plane.js';
+import { OTHER_WORKLOADS, readWorkloads, type ClusterFacts } from '../../dapr/discovery.js';
 import { CONTROL_PLANE } from '../../dapr/chart.js';
 import { DaprupError, ExitCode } from '../../errors.js';
 import { restartWorkloads } from '../restart.js';
@@ -15,54 +17,81 @@ export interface WorkloadVerdict extends DataPlaneWorkload {
   note: string;
 }
 
-export function judgeDataPlane(workloads: readonly DataPlaneWorkload[], version: string): WorkloadVerdict[] {
+export function judgeDataPlane(workloads: readonly DataPlaneWorkload[], version: string, reach: ReachOptions = {}): WorkloadVerdict[] {
   return workloads.map((w) => {
-    const decision = restartDecision(w, version);
-    return { ...w, decision, note: DECISION_NOTES[decision] };
+    const decision = restartDecision(w, version, reach);
+    return { ...w, decision, note: decisionNote(w, decision, version) };
   });
 }
 
-export const workloadsToRestart = (facts: Pick<ClusterFacts, 'workloads' | 'pods'>, version: string) =>
-  judgeDataPlane(discoverDataPlane(facts.workloads, facts.pods), version).filter((w) => w.decision === 'restart');
+/** What this run may reach beyond rolling restarts (its flags) and which workloads Dapr Shared releases own. */
+export const reachOf = (ctx: Pick<RunContext, 'options' | 'facts'>): ReachOptions => ({
+  recreatePods: ctx.options.recreatePods,
+  recreateBarePods: ctx.options.recreateBarePods,
+  sharedReleases: new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`)),
+});
 
-/** Three calls for every workload and every pod, however many there are (see readWorkloads, Kubectl.listRaw). */
+export const workloadsToRestart = (facts: Pick<ClusterFacts, 'workloads' | 'jobs' | 'pods'>, version: string, reach: ReachOptions = {}) =>
+  judgeDataPlane(discoverDataPlane(facts), version, reach).filter((w) => w.decision === 'restart');
+
+/** daprd that stays behind and that daprup does not replace (the run names them; --strict fails on them). */
+export const unreached = (verdicts: readonly WorkloadVerdict[]) => verdicts.filter((w) => w.decision === 'unreached');
+
+/** Four calls for every workload and every pod, however many there are (see readWorkloads, Kubectl.listRaw). */
 export async function liveDataPlane(kubectl: Kubectl, controlPlaneNamespace: string, namespace?: string, selector?: string): Promise<DataPlaneWorkload[]> {
-  const [workloads, pods] = await Promise.all([
+  const [{ workloads, jobs }, pods] = await Promise.all([
     readWorkloads(kubectl, { namespace, selector }),
     kubectl.listRaw<Pod>('pods', namespace ? { namespace } : {}),
   ]);
   const dataPlane = workloads.filter((w) => !(w.metadata.namespace === controlPlaneNamespace && CONTROL_PLANE.some((c) => c.name === w.metadata.name)));
-  return discoverDataPlane(dataPlane, pods);
+  return discoverDataPlane({ workloads: dataPlane, jobs, pods });
 }
+
+/** The reads every data-plane probe makes, as plans show them. */
+export function dataPlaneReads(kubectl: Kubectl): string[][] {
+  return [
+    kubectl.commandLine(...kubectl.rawListArgs('deployments')),
+    kubectl.commandLine(...kubectl.rawListArgs('rollouts')),
+    kubectl.getArgv(OTHER_WORKLOADS, { allNamespaces: true }),
+    kubectl.commandLine(...kubectl.rawListArgs('pods')),
+  ];
+}
+
+const listed = (ws: readonly WorkloadVerdict[], n = 5) => `${ws.slice(0, n).map((w) => `${w.key} (${w.note})`).join('; ')}${ws.length > n ? ` and ${ws.length - n} more` : ''}`;
 
 export const restartDataPlane: Step = {
   id: 'restart-data-plane',
   title: 'Restart Dapr-enabled workloads',
   async plan(ctx) {
-    const restarts = workloadsToRestart(ctx.facts, ctx.options.target);
+    const verdicts = judgeDataPlane(discoverDataPlane(ctx.facts), ctx.options.target, reachOf(ctx));
+    const restarts = verdicts.filter((w) => w.decision === 'restart');
     const kubectl = ctx.tools.kubectl;
-    const skip = restarts.length ? undefined : 'every Dapr-enabled workload already runs the target sidecar';
-    const namespaces = [...new Set(restarts.map((w) => w.namespace))];
+    const skip = restarts.length ? undefined : 'every daprd daprup can reach already runs the target';
+    const rolling = restarts.filter((w) => w.method === 'rollout-restart');
+    const namespaces = [...new Set(rolling.map((w) => w.namespace))];
+    const out = unreached(verdicts);
     return {
-      summary: skip ?? `${restarts.length} workloads in ${namespaces.length} namespaces, ${ctx.options.concurrency} at a time`,
+      summary: skip ?? `${restarts.length} workloads in ${new Set(restarts.map((w) => w.namespace)).size} namespaces, ${ctx.options.concurrency} at a time`,
       commands: [
-        kubectl.commandLine(...kubectl.rawListArgs('deployments')),
-        kubectl.getArgv('statefulsets,daemonsets', { allNamespaces: true }),
-        kubectl.commandLine(...kubectl.rawListArgs('pods')),
-        ...namespaces.map((ns) => kubectl.commandLine(...kubectl.rolloutRestartArgs(ns, restarts.filter((w) => w.namespace === ns).map((w) => `${w.kind.toLowerCase()}/${w.name}`)))),
+        ...dataPlaneReads(kubectl),
+        ...namespaces.map((ns) => kubectl.commandLine(...kubectl.rolloutRestartArgs(ns, rolling.filter((w) => w.namespace === ns).map((w) => `${w.kind.toLowerCase()}/${w.name}`)))),
+        ...restarts.filter((w) => w.method === 'argo-restart').map((w) => kubectl.commandLine(...kubectl.restartRolloutArgs(w.namespace, [w.name], '<now>'))),
+        ...restarts.filter((w) => w.method === 'delete-pods').flatMap((w) => w.podList.filter((p) => p.version !== ctx.options.target).map((p) => kubectl.commandLine(...kubectl.deletePodArgs(w.namespace, p.name)))),
+        ...restarts.filter((w) => w.method === 'replace-pod').map((w) => kubectl.commandLine(...kubectl.replaceForceArgs(w.namespace))),
       ],
       destructive: !skip,
       skip,
+      details: out.length ? [`out of reach (named by verify; --strict fails on them): ${listed(out, 20)}`] : undefined,
     };
   },
   async isDone(ctx) {
-    const live = judgeDataPlane(await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace), ctx.options.target);
+    const live = judgeDataPlane(await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace), ctx.options.target, reachOf(ctx));
     // Workloads this run restarted but whose rollout was not seen finishing still need their wait.
     const unfinished = Object.values(ctx.journal?.data.restarts ?? {}).some((r) => r.status !== 'done');
     return !unfinished && live.every((w) => w.decision !== 'restart');
   },
   async apply(ctx, report) {
-    const live = judgeDataPlane(await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace), ctx.options.target);
+    const live = judgeDataPlane(await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace), ctx.options.target, reachOf(ctx));
     const journal = ctx.journal?.data.restarts ?? {};
     // A pod template restarted after this run began was restarted by this run, even when the journal copy
     // read on resume lags behind (it is coalesced in the cluster): only wait for it.
@@ -73,9 +102,9 @@ export const restartDataPlane: Step = {
       }
     }
     // Restart what is behind, and finish what this run already started.
-    const todo = live.filter((w) => w.decision === 'restart' || (journal[w.key] && journal[w.key]!.status !== 'done'));
-    for (const w of live.filter((x) => x.decision === 'no-sidecar' || x.decision === 'pinned')) report(`${w.key}: ${w.note}`);
-    const out = await restartWorkloads(ctx.tools.kubectl, todo, { concurrency: ctx.options.concurrency, timeout: ctx.options.timeout, journal: ctx.journal, report });
+    const todo = live.filter((w) => w.decision === 'restart' || (journal[w.key] && journal[w.key]!.status !== 'done' && w.decision !== 'unreached'));
+    for (const w of live.filter((x) => ['no-sidecar', 'pinned', 'unreached'].includes(x.decision))) report(`${w.key}: ${w.note}`);
+    const out = await restartWorkloads(ctx.tools.kubectl, todo, { concurrency: ctx.options.concurrency, timeout: ctx.options.timeout, target: ctx.options.target, journal: ctx.journal, report });
     report(`${out.restarted.length} restarted, ${out.resumed.length} resumed, ${out.skipped.length} already done`);
   },
   async verify() {},
@@ -86,8 +115,8 @@ export const verify: Step = {
   title: 'Verify control plane and sidecars',
   async plan(ctx) {
     return {
-      summary: `every control-plane pod and every Dapr sidecar at ${ctx.options.target} (pinned images reported)`,
-      commands: [ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.rawListArgs('pods'))],
+      summary: `every control-plane pod and every daprd daprup reaches at ${ctx.options.target}; pinned images and daprd out of reach named${ctx.options.strict ? ' (--strict: out of reach fails)' : ''}`,
+      commands: dataPlaneReads(ctx.tools.kubectl),
       destructive: false,
     };
   },
@@ -96,14 +125,20 @@ export const verify: Step = {
   },
   async apply(ctx, report) {
     const lagging = await controlPlaneLagging(ctx);
-    const behind = judgeDataPlane(await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace), ctx.options.target);
-    for (const w of behind.filter((x) => x.decision === 'pinned' || x.decision === 'no-sidecar')) report(`note: ${w.key} ${w.note}`);
-    const stale = behind.filter((w) => w.decision === 'restart');
+    const verdicts = judgeDataPlane(await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace), ctx.options.target, reachOf(ctx));
+    for (const w of verdicts.filter((x) => x.decision === 'pinned' || x.decision === 'no-sidecar')) report(`note: ${w.key} ${w.note}`);
+    const stale = verdicts.filter((w) => w.decision === 'restart');
+    const out = unreached(verdicts);
+    for (const w of out) report(`not reached: ${w.key}: ${w.note}`);
     if (lagging.length || stale.length) {
       const what = [...lagging, ...stale.map((w) => `${w.key} runs daprd ${w.sidecarVersions.join(', ')}`)];
       throw new DaprupError(`Not everything runs ${ctx.options.target}: ${what.slice(0, 5).join('; ')}${what.length > 5 ? ` and ${what.length - 5} more` : ''}.`, 'Rerun daprup to resume, or `daprup restart` for the workloads.', ExitCode.stepFailed);
     }
-    report(`control plane and ${behind.filter((w) => w.decision === 'current').length} workloads at ${ctx.options.target}`);
+    if (out.length && ctx.options.strict) {
+      throw new DaprupError(`${out.length} daprd out of reach still run an older version: ${listed(out, 3)}.`, 'Act on each as its note says and run daprup restart, or drop --strict to accept them.', ExitCode.stepFailed);
+    }
+    const current = verdicts.filter((w) => w.decision === 'current').length;
+    report(`control plane and ${current} workloads at ${ctx.options.target}${out.length ? `; ${out.length} out of reach: ${out.map((w) => w.key).join(', ')}` : ''}`);
   },
   async verify() {},
 };

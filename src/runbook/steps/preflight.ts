@@ -4,7 +4,7 @@
 import { refusal } from '../../errors.js';
 import type { RunContext, Step } from '../types.js';
 import { statefulSetsToRecreateNow } from './statefulsets.js';
-import { workloadsToRestart } from './data-plane.js';
+import { reachOf, workloadsToRestart } from './data-plane.js';
 
 interface Permission { verb: string; resource: string; namespace?: string; why: string }
 
@@ -13,9 +13,13 @@ async function neededPermissions(ctx: RunContext): Promise<Permission[]> {
   const needed: Permission[] = [{ verb: 'patch', resource: 'deployments.apps', namespace: ns, why: 'upgrade the control plane' }];
   if (ctx.crds.some((c) => c.action !== 'unchanged') && ctx.verdict.change !== 'downgrade') needed.push({ verb: 'patch', resource: 'customresourcedefinitions.apiextensions.k8s.io', why: 'apply the CRDs' });
   if ((await statefulSetsToRecreateNow(ctx)).length) needed.push({ verb: 'delete', resource: 'statefulsets.apps', namespace: ns, why: 'recreate StatefulSets whose immutable fields change' });
-  const restarts = workloadsToRestart(ctx.facts, ctx.options.target);
-  for (const kind of new Set(restarts.map((w) => w.kind))) {
-    needed.push({ verb: 'patch', resource: `${kind.toLowerCase()}s.apps`, why: 'restart Dapr-enabled workloads' });
+  const restarts = workloadsToRestart(ctx.facts, ctx.options.target, reachOf(ctx));
+  const resources = new Set(restarts.map((w) =>
+    w.method === 'argo-restart' ? 'patch rollouts.argoproj.io' : w.method === 'delete-pods' ? 'delete pods' : w.method === 'replace-pod' ? 'create pods' : `patch ${w.kind.toLowerCase()}s.apps`));
+  if (resources.has('create pods')) resources.add('delete pods');
+  for (const r of resources) {
+    const [verb, resource] = r.split(' ') as [string, string];
+    needed.push({ verb, resource, why: 'restart Dapr-enabled workloads' });
   }
   return needed;
 }
