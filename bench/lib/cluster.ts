@@ -69,14 +69,56 @@ export function daprDeployment(a: App, labels: Record<string, string>): unknown 
   };
 }
 
+/**
+ * The kind of the fleet's i-th workload in a mixed fleet (issue: every daprd, every kind), one pod each:
+ * of every 20, 14 Deployments (the injector's annotation spelled true, True, yes, 1 in turn), 2 StatefulSets
+ * (one RollingUpdate, one OnDelete), 1 running Job, 1 bare Pod, 1 ReplicaSet without a Deployment, 1 CronJob.
+ */
+export type FleetKind = 'Deployment' | 'StatefulSet' | 'StatefulSet/OnDelete' | 'Job' | 'Pod' | 'ReplicaSet' | 'CronJob';
+const MIX: readonly FleetKind[] = [...Array<FleetKind>(14).fill('Deployment'), 'StatefulSet', 'StatefulSet/OnDelete', 'Job', 'Pod', 'ReplicaSet', 'CronJob'];
+const SPELLINGS = ['true', 'True', 'yes', '1'];
+export const fleetKind = (i: number): FleetKind => MIX[i % MIX.length]!;
+export const fleetSpelling = (i: number): string => SPELLINGS[Math.floor(i / MIX.length) % SPELLINGS.length]!;
+/** Kinds daprup restarts on its own; the others it names (OnDelete, bare ReplicaSet, bare Pod, Job) or skips (CronJob). */
+export const RESTARTED_KINDS: ReadonlySet<FleetKind> = new Set(['Deployment', 'StatefulSet']);
+/** Kinds with a running pod that runs daprd (all but the CronJob, which runs nothing until its schedule). */
+export const RUNNING_KINDS: ReadonlySet<FleetKind> = new Set(MIX.filter((k) => k !== 'CronJob'));
+
+/** The i-th object of a mixed fleet; its pod carries `labels` too, so readiness is counted on pods. */
+export function fleetObject(a: App, i: number, labels: Record<string, string>): unknown {
+  const kind = fleetKind(i);
+  const d = daprDeployment(a, labels) as { metadata: Record<string, unknown>; spec: { template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: Record<string, unknown> } } };
+  const template = d.spec.template;
+  template.metadata.labels = { ...template.metadata.labels, ...labels };
+  template.metadata.annotations['dapr.io/enabled'] = fleetSpelling(i);
+  const meta = d.metadata;
+  const selector = { matchLabels: { app: a.name } };
+  switch (kind) {
+    case 'Deployment':
+      return d;
+    case 'StatefulSet':
+    case 'StatefulSet/OnDelete':
+      return { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta, spec: { replicas: 1, serviceName: a.name, selector, template, ...(kind === 'StatefulSet/OnDelete' ? { updateStrategy: { type: 'OnDelete' } } : {}) } };
+    case 'ReplicaSet':
+      return { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: meta, spec: { replicas: 1, selector, template } };
+    case 'Job':
+      template.metadata.labels.keeprunning = 'true'; // the sandbox's kwok keeps it running (KEEP_RUNNING_LABEL)
+      return { apiVersion: 'batch/v1', kind: 'Job', metadata: meta, spec: { backoffLimit: 0, template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } } };
+    case 'Pod':
+      return { apiVersion: 'v1', kind: 'Pod', metadata: { ...meta, labels: template.metadata.labels, annotations: template.metadata.annotations }, spec: template.spec };
+    case 'CronJob':
+      return { apiVersion: 'batch/v1', kind: 'CronJob', metadata: meta, spec: { schedule: '0 3 1 1 *', suspend: true, jobTemplate: { spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } } } } };
+  }
+}
+
 /** `kubectl apply --server-side -f -` of Lists of `batch` objects (one request per object), `parallel` at a time. */
-export async function applyApps(c: BenchCluster, apps: readonly App[], labels: Record<string, string>, batch = 250, parallel = 4): Promise<void> {
+export async function applyApps(c: BenchCluster, apps: readonly App[], labels: Record<string, string>, batch = 250, parallel = 4, object: (a: App, labels: Record<string, string>) => unknown = daprDeployment): Promise<void> {
   const namespaces = [...new Set(apps.map((a) => a.namespace))];
   const list = (items: unknown[]) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
   const apply = ['apply', '--server-side', '--field-manager', 'daprup-bench', '-f', '-'];
   await kubectl(c, apply, list(namespaces.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }))));
   const batches: unknown[][] = [];
-  for (let i = 0; i < apps.length; i += batch) batches.push(apps.slice(i, i + batch).map((a) => daprDeployment(a, labels)));
+  for (let i = 0; i < apps.length; i += batch) batches.push(apps.slice(i, i + batch).map((a) => object(a, labels)));
   for (let i = 0; i < batches.length; i += parallel) {
     await Promise.all(batches.slice(i, i + parallel).map((b) => kubectl(c, apply, list(b))));
   }
@@ -96,6 +138,19 @@ export async function waitAvailable(c: BenchCluster, selector: string, count: nu
     last = ready;
     if (Date.now() > deadline) throw new Error(`only ${ready} of ${count} Deployments (${selector}) became available in ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
+/** Waits until `count` pods matching `selector` are Ready (a mixed fleet: one pod per running workload). */
+export async function waitPodsReady(c: BenchCluster, selector: string, count: number, timeoutMs: number, log: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = await kubectl(c, ['get', 'pods', '--all-namespaces', '--selector', selector, '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
+    const ready = out.split('\n').filter((l) => l === 'True').length;
+    if (ready >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${ready} of ${count} pods (${selector}) became Ready in ${timeoutMs / 1000} s`);
+    log(`  ${ready}/${count} pods Ready`);
+    await new Promise((r) => setTimeout(r, 3_000));
   }
 }
 

@@ -268,8 +268,12 @@ export class Kubectl {
     await this.read(this.waitJsonPathArgs(namespace, ref, path, value, timeout), { timeoutMs: undefined });
   }
 
+  /**
+   * Without waiting: a StatefulSet recreates the pod under the same name at once, and the caller waits for the
+   * old uid to be gone and the replacement Ready itself.
+   */
   deletePodArgs(namespace: string, name: string): string[] {
-    return ['delete', 'pod', name, '--namespace', namespace, '--wait=true'];
+    return ['delete', 'pod', name, '--namespace', namespace, '--wait=false'];
   }
 
   async deletePod(namespace: string, name: string): Promise<void> {

@@ -291,7 +291,9 @@ export function decisionNote(w: DataPlaneWorkload, decision: RestartDecision, ve
     case 'unreached':
       switch (w.method) {
         case 'paused':
-          return `paused: a restart is rejected until it is resumed (kubectl rollout resume ${ref(w)} ${ns}, then daprup restart)`;
+          return w.kind === 'Rollout'
+            ? `paused: the Rollouts controller restarts nothing until it is resumed (kubectl argo rollouts promote ${w.name} ${ns}, then daprup restart)`
+            : `paused: a restart is rejected until it is resumed (kubectl rollout resume ${ref(w)} ${ns}, then daprup restart)`;
         case 'delete-pods':
           return `${w.kind === 'ReplicaSet' ? 'a ReplicaSet without a Deployment' : 'updateStrategy OnDelete'}: nothing rolls it; delete its pods one at a time (kubectl delete pod ${behind[0] ?? '<pod>'} ${ns}, the next once its replacement is Ready), or pass --recreate-pods`;
         case 'replace-pod':

@@ -10,6 +10,7 @@ import { controlPlaneStatus, liveHighAvailability, type ComponentStatus } from '
 import { discoverDataPlane, type DataPlaneWorkload } from './data-plane.js';
 import { hintFor } from './error-hints.js';
 import { trustBundleFromCluster, type TrustBundle } from './trust-bundle.js';
+import { checkObjectsIn, CHECK_RESOURCES, readCheckObjects, type CheckObjects } from './check-objects.js';
 
 export interface Tools {
   helm: Helm;
@@ -55,6 +56,8 @@ export interface ClusterFacts {
   haEnabled: boolean;
   trustBundle?: TrustBundle;
   mtlsEnabled?: boolean;
+  /** What the production checks read, when asked for (undefined when unreadable: checks are advice). */
+  checkObjects?: CheckObjects;
 }
 
 export interface DiscoveryOptions {
@@ -62,6 +65,8 @@ export interface DiscoveryOptions {
   namespace?: string;
   /** Limit the data plane to one namespace (restart -n). */
   dataPlaneNamespace?: string;
+  /** Also read what the production checks need (plan, check), in the same call as the workloads. */
+  withCheckObjects?: boolean;
 }
 
 const DAPR_CHART = /^dapr-(\d+\.\d+\.\d+\S*)$/;
@@ -145,22 +150,51 @@ export async function listReleases(t: Tools): Promise<HelmRelease[]> {
 
 /** The kinds beside Deployments, read in one `kubectl get`. */
 export const OTHER_WORKLOADS = 'statefulsets,daemonsets,jobs.batch,cronjobs.batch';
+/** Argo Rollouts label the pods of their ReplicaSets with this: only then are Rollouts read at all. */
+const ROLLOUT_POD_LABEL = 'rollouts-pod-template-hash';
+
+export interface WorkloadObjects {
+  workloads: Workload[];
+  jobs: BatchObject[];
+  pods: Pod[];
+  /** The production checks' objects, when asked for (read in the same `kubectl get`). */
+  checkObjects?: CheckObjects;
+}
 
 /**
- * Every workload that can run daprd (in one namespace, or all), in three calls however many there are:
- * Deployments, the kind a fleet has thousands of, straight from the API (see Kubectl.listRaw); Argo Rollouts the
- * same way (nothing when their CRD is absent); StatefulSets, DaemonSets, Jobs and CronJobs, usually few, with one
- * `kubectl get`.
+ * Every workload that can run daprd and every pod (in one namespace, or all), in three calls however many there
+ * are: Deployments and pods straight from the API (see Kubectl.listRaw); StatefulSets, DaemonSets, Jobs and
+ * CronJobs, usually few, with one `kubectl get` (which also takes the production checks' kinds when asked, so
+ * they cost no process of their own). Argo Rollouts are read only where a pod says one exists: a cluster without
+ * them is never asked about them.
  */
-export async function readWorkloads(kubectl: Kubectl, o: { namespace?: string; selector?: string } = {}): Promise<{ workloads: Workload[]; jobs: BatchObject[] }> {
+export async function readWorkloads(kubectl: Kubectl, o: { namespace?: string; selector?: string; withCheckObjects?: boolean } = {}): Promise<WorkloadObjects> {
   const scope = o.namespace ? { namespace: o.namespace } : { allNamespaces: true };
-  const [deployments, rollouts, others] = await Promise.all([
+  const combined = o.withCheckObjects && !o.namespace && !o.selector;
+  const others = async (): Promise<{ items: (Workload | BatchObject)[]; checkObjects?: CheckObjects }> => {
+    if (combined) {
+      try {
+        const items = await kubectl.list<K8sObject>(`${OTHER_WORKLOADS},${CHECK_RESOURCES}`, scope);
+        return { items: items as (Workload | BatchObject)[], checkObjects: checkObjectsIn(items) };
+      } catch {
+        // A missing right or CRD for a check's kind fails the whole call: the workloads alone, the checks apart.
+      }
+    }
+    const [items, checkObjects] = await Promise.all([
+      kubectl.list<Workload | BatchObject>(OTHER_WORKLOADS, { ...scope, selector: o.selector }),
+      combined ? readCheckObjects(kubectl) : undefined,
+    ]);
+    return { items, checkObjects };
+  };
+  const [deployments, other, pods] = await Promise.all([
     kubectl.listRaw<Workload>('deployments', o),
-    kubectl.listRaw<Workload>('rollouts', o),
-    kubectl.list<Workload | BatchObject>(OTHER_WORKLOADS, { ...scope, selector: o.selector }),
+    others(),
+    kubectl.listRaw<Pod>('pods', o.namespace ? { namespace: o.namespace } : {}),
   ]);
-  const isBatch = (x: Workload | BatchObject): x is BatchObject => x.kind === 'Job' || x.kind === 'CronJob';
-  return { workloads: [...deployments, ...rollouts, ...others.filter((x): x is Workload => !isBatch(x))], jobs: others.filter(isBatch) };
+  const rollouts = pods.some((p) => p.metadata.labels?.[ROLLOUT_POD_LABEL] !== undefined) ? await kubectl.listRaw<Workload>('rollouts', o) : [];
+  const isBatch = (x: Workload | BatchObject | K8sObject): x is BatchObject => x.kind === 'Job' || x.kind === 'CronJob';
+  const isWorkload = (x: Workload | BatchObject | K8sObject): x is Workload => x.kind === 'StatefulSet' || x.kind === 'DaemonSet';
+  return { workloads: [...deployments, ...rollouts, ...other.items.filter(isWorkload)], jobs: other.items.filter(isBatch), pods, checkObjects: other.checkObjects };
 }
 
 type ReleaseObject = Secret | ConfigMap | (K8sObject & { spec?: { mtls?: { enabled?: boolean } } });
@@ -189,13 +223,13 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
   // The cluster answers: the reads that do not depend on the release (the longest at fleet scale) start now,
   // beside `helm list`; their errors count only once the release is found.
   const scope = o.dataPlaneNamespace ? { namespace: o.dataPlaneNamespace } : {};
-  const independent = Promise.all([readWorkloads(t.kubectl, scope), t.kubectl.listRaw<Pod>('pods', scope)]);
+  const independent = readWorkloads(t.kubectl, { ...scope, withCheckObjects: o.withCheckObjects });
   independent.catch(() => undefined);
   const releases = await listReleases(t);
   const release = await findRelease(t, o, releases);
   const ns = release.namespace;
   try {
-    const [[{ workloads, jobs }, pods], userValues, { clusterId, objects }] = await Promise.all([
+    const [{ workloads, jobs, pods, checkObjects }, userValues, { clusterId, objects }] = await Promise.all([
       independent,
       t.helm.userValues(release.name, ns),
       readReleaseObjects(t.kubectl, ns),
@@ -228,6 +262,7 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
       haEnabled: liveHighAvailability(controlPlane),
       trustBundle: trustBundleFromCluster(secret, configMap),
       mtlsEnabled: config?.spec?.mtls?.enabled,
+      checkObjects,
     };
   } catch (e) {
     throw explain(e, 'Reading the Dapr installation');

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
-import { readCheckObjects } from '../check.js';
 import type { ChartMetadata, HelmHistoryEntry } from '../cluster/helm.js';
 import type { K8sObject, Workload } from '../cluster/k8s-types.js';
 import { DAPR_REPO, TLS_VALUES } from '../dapr/chart.js';
@@ -32,10 +31,10 @@ export interface PrepareOptions {
 }
 
 export async function prepareRun(tools: Tools, options: UpgradeOptions, p: PrepareOptions): Promise<RunContext> {
-  let facts = await inspectCluster(tools, { release: options.release, namespace: options.namespace });
+  let facts = await inspectCluster(tools, { release: options.release, namespace: options.namespace, withCheckObjects: true });
   if (facts.release.status.startsWith('pending-')) {
     await recoverPendingRelease(tools, facts.release, options.timeout, p);
-    facts = await inspectCluster(tools, { release: options.release, namespace: options.namespace });
+    facts = await inspectCluster(tools, { release: options.release, namespace: options.namespace, withCheckObjects: true });
   }
   const { release } = facts;
 
@@ -61,11 +60,8 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
   const notes = [...verdict.warnings, ...(tag.warning ? [tag.warning] : [])];
 
   await mkdir(p.workDir, { recursive: true, mode: 0o700 });
-  // The production checks' extra read runs alongside the chart fetch; a failure there never stops the upgrade.
-  const [{ chartDir, meta, chartVersions }, checkObjects] = await Promise.all([
-    fetchTargetChart(tools, options, p.workDir),
-    readCheckObjects(tools.kubectl).catch(() => undefined),
-  ]);
+  const { chartDir, meta, chartVersions } = await fetchTargetChart(tools, options, p.workDir);
+  const checkObjects = facts.checkObjects;
   const base: RunContext = {
     tools, options, facts, verdict: { ...verdict, warnings: notes }, workDir: p.workDir, chartDir, targetChart: meta, installedChartVersion, haAfter, userOverrides, userTrustBundle, tagAfter: tag.tag,
     rendered: [], renderedConfig: {}, crdFiles: [], crds: [], checkObjects, chartVersions, log: p.log,

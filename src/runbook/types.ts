@@ -1,6 +1,6 @@
 // The upgrade as data: ordered steps with stable ids, each with a probe (already done?), a plan (what it
 // would run), an apply and a verify. Plan and upgrade walk the same steps; plan never calls apply.
-import type { CheckObjects } from '../check.js';
+import type { CheckObjects } from '../dapr/check-objects.js';
 import type { ChartMetadata, Values } from '../cluster/helm.js';
 import type { Workload } from '../cluster/k8s-types.js';
 import type { ClusterFacts, Tools } from '../dapr/discovery.js';

@@ -1,7 +1,8 @@
 // `daprup check` end to end over a fake runner: which helm/kubectl processes it starts (few, read-only), how it
 // degrades when a kind cannot be read, and what the text report looks like.
 import { describe, expect, it } from 'vitest';
-import { readCheckObjects, runCheck } from '../../src/check.js';
+import { runCheck } from '../../src/check.js';
+import { readCheckObjects } from '../../src/dapr/check-objects.js';
 import { Helm } from '../../src/cluster/helm.js';
 import { Kubectl } from '../../src/cluster/kubectl.js';
 import { renderCheckReport } from '../../src/ui/check-render.js';
@@ -33,20 +34,24 @@ function fakeCluster(edit: (input: ReturnType<typeof tunedInput>) => void = () =
       { apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: 'daprsystem', namespace: NS }, spec: { mtls: { enabled: input.mtlsEnabled } } },
     ]))
     .on('kubectl', ['get', EXTRA], list([...input.pdbs, ...input.components, ...input.configurations, ...input.namespaces, ...(input.claims ?? []), ...(input.storageClasses ?? [])]))
+    // Discovery folds the checks' kinds into its own `kubectl get -A` of the workloads beside Deployments.
+    .on('kubectl', ['get', `${WORKLOADS},${EXTRA}`], list([...[...input.controlPlaneWorkloads, ...input.workloads].filter((w) => w.kind !== 'Deployment'), ...input.pdbs, ...input.components, ...input.configurations, ...input.namespaces, ...(input.claims ?? []), ...(input.storageClasses ?? [])]))
     .on('helm', ['search', 'repo'], JSON.stringify(['1.18.2', '1.17.2', '1.16.19', '1.15.12'].map((v) => ({ name: 'dapr/dapr', version: v, app_version: v }))));
   const tools = { helm: new Helm(runner, 'helm'), kubectl: new Kubectl(runner, 'kubectl') };
   return { runner, tools };
 }
 
 const options = { chart: 'dapr/dapr', certWarnDays: 30, strict: false };
+const WORKLOADS = 'statefulsets,daemonsets,jobs.batch,cronjobs.batch';
 
 describe('daprup check over a fake cluster', () => {
-  it('reads everything in 12 read-only processes, one of them for PDBs, Components, Configurations, namespaces, claims and StorageClasses', async () => {
+  it('reads everything in 10 read-only processes, PDBs, Components, Configurations, namespaces, claims and StorageClasses in the workloads\' call', async () => {
     const { runner, tools } = fakeCluster();
     const report = await runCheck(tools, options);
-    expect(runner.calls).toHaveLength(12);
+    expect(runner.calls).toHaveLength(10);
     const lines = runner.commandLines();
-    expect(lines.filter((l) => l.includes(EXTRA))).toEqual([`kubectl get ${EXTRA} -o json --all-namespaces`]);
+    expect(lines.filter((l) => l.includes(EXTRA))).toEqual([`kubectl get ${WORKLOADS},${EXTRA} -o json --all-namespaces`]);
+    expect(lines.some((l) => l.includes('argoproj.io'))).toBe(false); // no pod says a Rollout exists
     expect(lines).toContain('helm get values dapr --namespace dapr-system --all -o json');
     for (const l of lines) expect(l).toMatch(/^(helm (version|list|get values|search repo)|kubectl (version|get)) /);
     expect(report.supportedMinors).toEqual({ minors: ['1.18', '1.17', '1.16'], source: 'chart repository index of dapr/dapr' });

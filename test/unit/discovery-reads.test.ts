@@ -35,7 +35,7 @@ function cluster(apps: number) {
 }
 
 describe('inspectCluster', () => {
-  it('starts the same 9 processes for 10 workloads as for 1,000, Deployments and pods read raw', async () => {
+  it('starts the same 8 processes, and never asks about Argo Rollouts when no pod says one exists, for 10 workloads as for 1,000, Deployments and pods read raw', async () => {
     for (const apps of [10, 1000]) {
       const { runner, tools } = cluster(apps);
       const facts = await inspectCluster(tools, {});
@@ -49,7 +49,6 @@ describe('inspectCluster', () => {
         'helm version --short',
         'kubectl get --raw /api/v1/pods',
         'kubectl get --raw /apis/apps/v1/deployments',
-        'kubectl get --raw /apis/argoproj.io/v1alpha1/rollouts',
         'kubectl get namespace/kube-system secret/dapr-trust-bundle configmap/dapr-trust-bundle configurations.dapr.io/daprsystem -o json --namespace dapr-system --ignore-not-found',
         'kubectl get statefulsets,daemonsets,jobs.batch,cronjobs.batch -o json --all-namespaces',
         'kubectl version -o json --request-timeout=15s',
@@ -89,5 +88,20 @@ describe('Kubectl.diffChanges', () => {
     const runner = new FakeRunner().on('kubectl', ['diff'], { stdout: diff, exitCode: 1 });
     const changes = await new Kubectl(runner, 'kubectl').diffChanges('/chart/crds');
     expect(Object.fromEntries(changes)).toEqual({ 'components.dapr.io': 'update', 'mcpservers.dapr.io': 'create' });
+  });
+
+  it('reads Argo Rollouts only when a pod carries their template-hash label, and takes a 404 as no Rollouts', async () => {
+    const { runner, tools } = cluster(3);
+    const rolloutPod = { ...appPod('shop', 'canary'), metadata: { ...appPod('shop', 'canary').metadata, labels: { app: 'canary', 'rollouts-pod-template-hash': 'abc' } } };
+    const rollout = { ...app('shop', 'canary'), apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout' };
+    runner.on('kubectl', ['get', 'pods'], list([rolloutPod]));
+    runner.on('kubectl', ['get', 'rollouts'], list([rollout]));
+    const facts = await inspectCluster(tools, {});
+    expect(runner.commandLines()).toContain('kubectl get --raw /apis/argoproj.io/v1alpha1/rollouts');
+    expect(facts.workloads.filter((w) => w.kind === 'Rollout').map((w) => w.metadata.name)).toEqual(['canary']);
+
+    const without = cluster(3);
+    without.runner.on('kubectl', ['get', 'pods'], list([rolloutPod])); // a stale label, no CRD: the API answers 404
+    expect((await inspectCluster(without.tools, {})).workloads.some((w) => w.kind === 'Rollout')).toBe(false);
   });
 });

@@ -3,7 +3,6 @@
 // deleted one at a time or bare Pods recreated. verify: control plane and every reachable sidecar at the target;
 // what is out of reach is named, and fails the run only with --strict.
 import type { Kubectl } from '../../cluster/kubectl.js';
-import type { Pod } from '../../cluster/k8s-types.js';
 import { decisionNote, discoverDataPlane, restartDecision, type DataPlaneWorkload, type ReachOptions, type RestartDecision } from '../../dapr/data-plane.js';
 import { OTHER_WORKLOADS, readWorkloads, type ClusterFacts } from '../../dapr/discovery.js';
 import { CONTROL_PLANE } from '../../dapr/chart.js';
@@ -37,12 +36,9 @@ export const workloadsToRestart = (facts: Pick<ClusterFacts, 'workloads' | 'jobs
 /** daprd that stays behind and that daprup does not replace (the run names them; --strict fails on them). */
 export const unreached = (verdicts: readonly WorkloadVerdict[]) => verdicts.filter((w) => w.decision === 'unreached');
 
-/** Four calls for every workload and every pod, however many there are (see readWorkloads, Kubectl.listRaw). */
+/** Three calls for every workload and every pod, however many there are (see readWorkloads, Kubectl.listRaw). */
 export async function liveDataPlane(kubectl: Kubectl, controlPlaneNamespace: string, namespace?: string, selector?: string): Promise<DataPlaneWorkload[]> {
-  const [{ workloads, jobs }, pods] = await Promise.all([
-    readWorkloads(kubectl, { namespace, selector }),
-    kubectl.listRaw<Pod>('pods', namespace ? { namespace } : {}),
-  ]);
+  const { workloads, jobs, pods } = await readWorkloads(kubectl, { namespace, selector });
   const dataPlane = workloads.filter((w) => !(w.metadata.namespace === controlPlaneNamespace && CONTROL_PLANE.some((c) => c.name === w.metadata.name)));
   return discoverDataPlane({ workloads: dataPlane, jobs, pods });
 }
@@ -51,7 +47,6 @@ export async function liveDataPlane(kubectl: Kubectl, controlPlaneNamespace: str
 export function dataPlaneReads(kubectl: Kubectl): string[][] {
   return [
     kubectl.commandLine(...kubectl.rawListArgs('deployments')),
-    kubectl.commandLine(...kubectl.rawListArgs('rollouts')),
     kubectl.getArgv(OTHER_WORKLOADS, { allNamespaces: true }),
     kubectl.commandLine(...kubectl.rawListArgs('pods')),
   ];
