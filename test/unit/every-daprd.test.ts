@@ -164,3 +164,22 @@ describe('Dapr Shared', () => {
     expect(sentryOnPort80('dapr-sentry.dapr-system.svc.cluster.local:443')).toBe(false);
   });
 });
+
+describe('daprup check on Dapr Shared', () => {
+  it('fails a Sentry address on port 80, warns on mTLS off, and names each release with its daprd and skew', async () => {
+    const { checkDaprShared } = await import('../../src/dapr/checks/security.js');
+    const shared = (name: string, args: string[], tag: string) => workload('DaemonSet', 'shared', `${name}-dapr-shared-chart`, { containers: [{ name: 'daprd', image: `docker.io/daprio/daprd:${tag}`, args }], annotations: { 'meta.helm.sh/release-name': name } });
+    const input = (workloads: Workload[]) => ({
+      release: { name: 'dapr', namespace: 'dapr-system', chartVersion: T, version: T, revision: 1, status: 'deployed' },
+      workloads, pods: [], sharedReleases: ['orders', 'cart'].map((n) => ({ name: n, namespace: 'shared', chartVersion: '0.0.16', revision: 1, status: 'deployed' })),
+    }) as unknown as Parameters<typeof checkDaprShared>[0];
+    const bad = checkDaprShared(input([shared('orders', ['--sentry-address=dapr-sentry.dapr-system.svc.cluster.local:80', '--enable-mtls=false'], '1.15.7'), shared('cart', ['--sentry-address=dapr-sentry.dapr-system.svc.cluster.local:443', '--enable-mtls=true'], T)]))!;
+    expect(bad.severity).toBe('failure');
+    expect(bad.finding).toContain('shared/orders daprd 1.15.7 (skew 2 minor behind)');
+    expect(bad.finding).toContain('mTLS off: shared/orders');
+    expect(bad.fix).toContain('shared.controlPlane.sentry.port=443');
+    const good = checkDaprShared(input([shared('cart', ['--sentry-address=x:443', '--enable-mtls=true'], T)]))!;
+    expect(good.severity).toBe('ok');
+    expect(checkDaprShared({ ...input([]), sharedReleases: [] })).toBeUndefined();
+  });
+});

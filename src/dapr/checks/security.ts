@@ -4,6 +4,7 @@ import { SYSTEM_CONFIGURATION, TRUST_BUNDLE } from '../chart.js';
 import { checkTrustBundle, type BundleCheck } from '../trust-bundle.js';
 import { discoverDataPlane } from '../data-plane.js';
 import { sentryOnPort80, sharedDaprd } from '../dapr-shared.js';
+import { skew } from '../skew.js';
 import { affected, daprupUpgrade, listed, ok, type CheckInput, type CheckResult, type DaprComponent } from './types.js';
 
 const GROUP = 'security';
@@ -131,11 +132,12 @@ export function checkDaprShared(input: CheckInput): CheckResult | undefined {
   if (!releases.length) return undefined;
   const port80 = releases.filter((r) => sentryOnPort80(r.sentryAddress)).map((r) => `${r.namespace}/${r.name} (${r.sentryAddress})`);
   const plain = releases.filter((r) => r.mtls === false).map((r) => `${r.namespace}/${r.name}`);
-  if (!port80.length && !plain.length) return ok(id, GROUP, `${releases.length} Dapr Shared release${releases.length === 1 ? '' : 's'}: Sentry on 443 and mTLS on.`);
+  const versions = listed(releases.map((r) => `${r.namespace}/${r.name} daprd ${r.tag ?? '?'} (skew ${skew(r.version, input.release.version)})`));
+  if (!port80.length && !plain.length) return ok(id, GROUP, `Dapr Shared: ${versions}; Sentry on 443 and mTLS on.`);
   const parts = [port80.length ? `Sentry address on port 80: ${listed(port80)}` : '', plain.length ? `mTLS off: ${listed(plain)}` : ''].filter(Boolean);
   return {
     id, group: GROUP, severity: port80.length ? 'failure' : 'warning',
-    finding: `Dapr Shared ${parts.join('; ')}.`,
+    finding: `Dapr Shared (${versions}): ${parts.join('; ')}.`,
     why: 'Dapr 1.14 and later serve Sentry on port 443 only: a daprd pointed at :80 gets no workload certificate. Without mTLS, traffic between this daprd and other sidecars is neither encrypted nor authenticated.',
     fix: `helm upgrade <release> ${'oci://registry-1.docker.io/daprio/dapr-shared-chart'} --reuse-values --set shared.controlPlane.sentry.port=443 --set shared.daprd.mtls.enabled=true`,
     affected: affected([...port80, ...plain]),
