@@ -1,0 +1,23 @@
+// Every daprup command, by id: oclif finds them here (package.json oclif.commands, strategy "explicit"), so the npm
+// package and the standalone executable (one bundled script, no command files to find) run the same table.
+// A command file not listed here does not exist for either.
+import type { Command } from '@oclif/core';
+import CertsCheck from '../../commands/certs/check.js';
+import CertsExport from '../../commands/certs/export.js';
+import CertsRotate from '../../commands/certs/rotate.js';
+import Check from '../../commands/check.js';
+import Plan from '../../commands/plan.js';
+import Restart from '../../commands/restart.js';
+import Status from '../../commands/status.js';
+import Upgrade from '../../commands/upgrade.js';
+
+export const COMMANDS = {
+  'certs:check': CertsCheck,
+  'certs:export': CertsExport,
+  'certs:rotate': CertsRotate,
+  check: Check,
+  plan: Plan,
+  restart: Restart,
+  status: Status,
+  upgrade: Upgrade,
+} satisfies Record<string, Command.Class>;
