@@ -7,7 +7,7 @@ import { skew } from './dapr/skew.js';
 import { judgeDataPlane, unreached } from './runbook/steps/data-plane.js';
 import { checkTrustBundle, type BundleReport } from './dapr/trust-bundle.js';
 import type { ReleaseFacts } from './dapr/discovery.js';
-import { ClusterJournal, JournalStore, STEP_IDS } from './state/journal.js';
+import { ClusterJournal, JournalStore, stoppedAt, unfinishedRun } from './state/journal.js';
 
 export interface StatusReport {
   release: ReleaseFacts;
@@ -20,7 +20,7 @@ export interface StatusReport {
   /** daprd groups daprup's restart does not replace, each with what would (see decisionNote). */
   unreached: { key: string; note: string }[];
   sharedReleases: { name: string; namespace: string; chartVersion: string; daprd: string; skew: string; sentryAddress?: string; mtls?: boolean }[];
-  unfinishedRun?: { runId: string; from: string; target: string; step: string; status: string };
+  unfinishedRun?: { runId: string; kind: 'upgrade' | 'rotate'; from: string; target: string; step: string; status: string };
 }
 
 export async function clusterStatus(tools: Tools, o: DiscoveryOptions & { stateDir: string; warnDays: number }): Promise<StatusReport> {
@@ -39,8 +39,8 @@ export async function clusterStatus(tools: Tools, o: DiscoveryOptions & { stateD
   }));
   const local = await new JournalStore(o.stateDir).read({ clusterId: facts.clusterId, namespace: facts.release.namespace, release: facts.release.name }).catch(() => undefined);
   const remote = await new ClusterJournal(tools.kubectl, facts.release.namespace, facts.release.name).read().catch(() => undefined);
-  const journal = [local, remote].filter((j) => !!j).sort((a, b) => b!.updatedAt.localeCompare(a!.updatedAt))[0];
-  const unfinishedStep = journal && STEP_IDS.find((id) => !['done', 'skipped'].includes(journal.steps[id].status));
+  const journal = unfinishedRun(local, remote);
+  const unfinishedStep = journal && stoppedAt(journal);
   return {
     release: facts.release,
     haEnabled: facts.haEnabled,
@@ -51,8 +51,8 @@ export async function clusterStatus(tools: Tools, o: DiscoveryOptions & { stateD
     skewedWorkloads: dataPlane.filter((w) => !['none', 'pinned', '-', 'no sidecar'].includes(w.skew)).length,
     unreached: unreached(verdicts).map((w) => ({ key: w.key, note: w.note })),
     sharedReleases,
-    unfinishedRun: journal && journal.status !== 'done' && journal.status !== 'abandoned' && unfinishedStep
-      ? { runId: journal.runId, from: journal.from, target: journal.target, step: unfinishedStep, status: journal.status }
+    unfinishedRun: journal && unfinishedStep
+      ? { runId: journal.runId, kind: journal.kind ?? 'upgrade', from: journal.from, target: journal.target, step: unfinishedStep, status: journal.status }
       : undefined,
   };
 }

@@ -3,11 +3,12 @@ import { rm } from 'node:fs/promises';
 import { explain, findRelease, type Tools } from './dapr/discovery.js';
 import { DaprupError, ExitCode, refusal } from './errors.js';
 import { executeRunbook, type ExecuteHooks } from './runbook/execute.js';
+import { RUNBOOK } from './runbook/runbook.js';
 import { buildPlan, type UpgradePlan } from './runbook/plan.js';
 import { prepareRun } from './runbook/prepare.js';
 import { preflight } from './runbook/steps/preflight.js';
 import type { UpgradeOptions } from './runbook/types.js';
-import { ClusterJournal, JournalStore, type JournalData } from './state/journal.js';
+import { ClusterJournal, JournalStore, unfinishedRun } from './state/journal.js';
 import { RunLease } from './state/lease.js';
 import type { Prompter } from './ui/prompter.js';
 
@@ -46,7 +47,7 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
     lease = await RunLease.acquire(tools.kubectl, { namespace: release.namespace, release: release.name, runId: store.newRunId(), log: run.log });
     lease.startRenewing();
     const namespaceUid = await tools.kubectl.namespaceUid(release.namespace);
-    let existing = unfinished(await store.read(key), await clusterJournal.read().catch((e: unknown) => { throw explain(e, 'Reading the run journal from the cluster'); }));
+    let existing = unfinishedRun(await store.read(key), await clusterJournal.read().catch((e: unknown) => { throw explain(e, 'Reading the run journal from the cluster'); }));
     if (existing?.namespaceUid && existing.namespaceUid !== namespaceUid) {
       // Dapr was reinstalled since that run: its steps say nothing about this installation.
       run.log(`Ignoring unfinished run ${existing.runId}: it belongs to an earlier installation of ${release.namespace}.`);
@@ -54,7 +55,10 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
       await stale.finish('abandoned');
       existing = undefined;
     }
-    if (existing && existing.target !== o.target) {
+    if (existing?.kind === 'rotate' && !run.abandon) {
+      throw refusal(`A trust-bundle rotation (${existing.runId}) is unfinished: upgrading now would pin a bundle halfway through it.`, 'Finish it with daprup certs rotate --yes, or pass --abandon to give it up.');
+    }
+    if (existing && (existing.target !== o.target || existing.kind === 'rotate')) {
       if (!run.abandon) {
         throw refusal(`An unfinished run (${existing.runId}) is upgrading to ${existing.target}, not ${o.target}.`, `Finish it with daprup upgrade --to ${existing.target}, or pass --abandon to give it up.`);
       }
@@ -90,13 +94,13 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
     }
     // Permissions are checked before the journal is written: a refusal leaves the cluster as it was.
     if (!resumed) await preflight.apply(ctx, () => {});
-    const journal = existing ? store.open(key, existing) : store.create(key, runId, ctx.verdict.current, o.target, plan.planHash, ctx.facts.release.revision, namespaceUid);
+    const journal = existing ? store.open(key, existing) : store.create(key, { runId, from: ctx.verdict.current, target: o.target, planHash: plan.planHash, startRevision: ctx.facts.release.revision, namespaceUid });
     journal.mirror = clusterJournal;
     journal.data.status = 'running';
     if (!resumed) journal.data.steps.preflight = { status: 'done', finishedAt: new Date().toISOString() };
     await journal.save();
     ctx.journal = journal;
-    await executeRunbook(ctx, journal, run.hooks, undefined, () => {
+    await executeRunbook(ctx, journal, run.hooks, RUNBOOK, () => {
       if (lease?.lost) throw refusal('Another daprup run took over this run\'s lease.', 'Let that run finish; check `daprup status`.');
     });
     return { plan, runId, resumed, nothingToDo: false };
@@ -104,11 +108,4 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
     await lease?.release();
     await unlock().catch(() => undefined);
   }
-}
-
-/** The unfinished run to resume: the newer of this machine's journal and the cluster's copy. */
-function unfinished(local: JournalData | undefined, remote: JournalData | undefined): JournalData | undefined {
-  const open = [local, remote].filter((j): j is JournalData => !!j && (j.status === 'running' || j.status === 'failed'));
-  if (remote && local && remote.runId !== local.runId && (remote.status === 'done' || remote.status === 'abandoned') && remote.updatedAt > local.updatedAt) return undefined;
-  return open.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
 }

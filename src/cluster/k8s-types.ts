@@ -8,6 +8,7 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   deletionTimestamp?: string;
+  creationTimestamp?: string;
   ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
 }
 

@@ -38,6 +38,7 @@ export interface DataPlanePod {
   ready: boolean;
   /** Its kubectl.kubernetes.io/last-applied-configuration: a bare Pod can be recreated from it. */
   manifest?: string;
+  createdAt?: string;
 }
 
 export interface DataPlaneWorkload {
@@ -130,6 +131,7 @@ function summarise(base: Omit<DataPlaneWorkload, 'pods' | 'podsWithSidecar' | 's
     version: sidecarVersion(p),
     ready: podReady(p),
     manifest: p.metadata.annotations?.[LAST_APPLIED],
+    createdAt: p.metadata.creationTimestamp,
   }));
   const versions = new Set(podList.flatMap((p) => (p.version ? [p.version] : [])));
   return {

@@ -2,16 +2,15 @@
 // failed is re-probed, never assumed done; destructive steps ask first. Every transition is journaled.
 import { DaprupError, ExitCode } from '../errors.js';
 import type { Journal } from '../state/journal.js';
-import { RUNBOOK } from './runbook.js';
-import type { RunContext, Step, StepPlan } from './types.js';
+import type { StepOf, StepPlan } from './types.js';
 
 export interface ExecuteHooks {
-  confirmStep(step: Step, plan: StepPlan): Promise<boolean>;
+  confirmStep(step: { id: string; title: string }, plan: StepPlan): Promise<boolean>;
   runTask(title: string, work: (report: (message: string) => void) => Promise<void>): Promise<void>;
   skipped(title: string, reason: string): void;
 }
 
-export async function executeRunbook(ctx: RunContext, journal: Journal, hooks: ExecuteHooks, steps: readonly Step[] = RUNBOOK, beforeStep: () => void = () => {}): Promise<void> {
+export async function executeRunbook<C>(ctx: C, journal: Journal, hooks: ExecuteHooks, steps: readonly StepOf<C>[], beforeStep: () => void = () => {}): Promise<void> {
   for (const step of steps) {
     beforeStep();
     const rec = journal.step(step.id);

@@ -123,7 +123,7 @@ async function renderUpgrade(ctx: RunContext): Promise<Pick<RunContext, 'rendere
  * A release left pending-* (helm killed mid-operation) blocks every upgrade (helm/helm#10549). With consent,
  * roll it back to its last deployed revision; otherwise refuse with the exact command.
  */
-async function recoverPendingRelease(tools: Tools, release: { name: string; namespace: string; status: string; revision: number }, timeout: string, p: PrepareOptions): Promise<void> {
+export async function recoverPendingRelease(tools: Tools, release: { name: string; namespace: string; status: string; revision: number }, timeout: string, p: Pick<PrepareOptions, 'recoverPending' | 'log'>): Promise<void> {
   const history = await tools.helm.history(release.name, release.namespace).catch(() => []);
   const lastDeployed = [...history].reverse().find((h) => h.revision < release.revision && (h.status === 'deployed' || h.status === 'superseded'));
   const situation = `Release ${release.name} in ${release.namespace} is stuck in ${release.status} (revision ${release.revision}): a helm operation was interrupted or is still running.`;

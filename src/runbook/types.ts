@@ -79,12 +79,18 @@ export interface StepPlan {
   details?: string[];
 }
 
-export interface Step {
-  id: StepId;
+/** A step of any run (an upgrade, a trust-bundle rotation) over its context `C`. */
+export interface StepOf<C> {
+  id: string;
   title: string;
-  plan(ctx: RunContext): Promise<StepPlan>;
+  plan(ctx: C): Promise<StepPlan>;
   /** The probe: is the work of this step already visible in the cluster? */
-  isDone(ctx: RunContext): Promise<boolean>;
-  apply(ctx: RunContext, report: (message: string) => void): Promise<void>;
-  verify(ctx: RunContext): Promise<void>;
+  isDone(ctx: C): Promise<boolean>;
+  apply(ctx: C, report: (message: string) => void): Promise<void>;
+  verify(ctx: C): Promise<void>;
+}
+
+/** A step of the upgrade runbook. */
+export interface Step extends StepOf<RunContext> {
+  id: StepId;
 }

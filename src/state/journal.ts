@@ -47,8 +47,17 @@ export interface RestartRecord {
   before?: string;
 }
 
+/** A certificate rotation's progress beyond its steps: the mode, and when each phase's bundle went live. */
+export interface RotationRecord {
+  mode: 'renew-issuer' | 'replace-root';
+  /** Phase step id → when its trust bundle was in the cluster (pods created before then still need a restart). */
+  appliedAt: Record<string, string>;
+}
+
 export interface JournalData {
   schemaVersion: number;
+  /** What the run does: an upgrade (the default, also for journals written before rotations existed) or a rotation. */
+  kind?: 'upgrade' | 'rotate';
   runId: string;
   clusterId: string;
   namespace: string;
@@ -63,11 +72,35 @@ export interface JournalData {
   createdAt: string;
   updatedAt: string;
   status: 'running' | 'done' | 'failed' | 'abandoned';
-  steps: Record<StepId, StepRecord>;
+  /** The run's steps in order: the upgrade's (STEP_IDS), or a rotation's phases. */
+  steps: Record<string, StepRecord>;
   restarts: Record<string, RestartRecord>;
   trustBundleChecksums?: Record<string, string>;
+  rotation?: RotationRecord;
   runDir: string;
 }
+
+export interface NewJournal {
+  runId: string;
+  kind?: JournalData['kind'];
+  from: string;
+  target: string;
+  planHash: string;
+  startRevision: number;
+  namespaceUid?: string;
+  /** Step ids in order (default the upgrade's). */
+  steps?: readonly string[];
+  rotation?: RotationRecord;
+}
+
+/** Steps added to the upgrade since a journal was written have simply not run yet. */
+function withAllSteps(data: JournalData): JournalData {
+  if ((data.kind ?? 'upgrade') === 'upgrade' && data.steps) for (const id of STEP_IDS) data.steps[id] ??= { status: 'pending' };
+  return data;
+}
+
+/** The step a run stopped at: the first not done or skipped, in the journal's own order. */
+export const stoppedAt = (data: JournalData): string | undefined => Object.entries(data.steps).find(([, r]) => r.status !== 'done' && r.status !== 'skipped')?.[0];
 
 export interface JournalKey {
   clusterId: string;
@@ -108,9 +141,7 @@ export class JournalStore {
     if (data.clusterId !== key.clusterId) {
       throw refusal(`The run journal ${this.file(key)} belongs to another cluster (${data.clusterId}).`, 'Check --kube-context; move the file aside if it was copied by mistake.');
     }
-    // A step added since the journal was written (upgrade-dapr-shared) has simply not run yet.
-    for (const id of STEP_IDS) data.steps[id] ??= { status: 'pending' };
-    return data;
+    return withAllSteps(data);
   }
 
   /** Takes the local lock for this release; a second daprup on this machine is refused. */
@@ -153,12 +184,13 @@ export class JournalStore {
     return join(this.dir(key), 'runs', runId);
   }
 
-  create(key: JournalKey, runId: string, from: string, target: string, planHash: string, startRevision: number, namespaceUid?: string): Journal {
+  create(key: JournalKey, o: NewJournal): Journal {
     const now = new Date().toISOString();
-    const steps = Object.fromEntries(STEP_IDS.map((id) => [id, { status: 'pending' }])) as Record<StepId, StepRecord>;
+    const steps = Object.fromEntries((o.steps ?? STEP_IDS).map((id) => [id, { status: 'pending' }])) as Record<string, StepRecord>;
+    const { steps: _ids, ...rest } = o;
     const data: JournalData = {
-      schemaVersion: JOURNAL_SCHEMA, runId, ...key, from, target, planHash, startRevision, namespaceUid, createdAt: now, updatedAt: now,
-      status: 'running', steps, restarts: {}, runDir: this.runDir(key, runId),
+      schemaVersion: JOURNAL_SCHEMA, ...rest, kind: o.kind ?? 'upgrade', ...key, createdAt: now, updatedAt: now,
+      status: 'running', steps, restarts: {}, runDir: this.runDir(key, o.runId),
     };
     return new Journal(this.file(key), data);
   }
@@ -182,9 +214,7 @@ export class ClusterJournal {
     const text = cm?.data?.['journal.json'];
     if (!text) return undefined;
     try {
-      const data = JSON.parse(text) as JournalData;
-      for (const id of STEP_IDS) if (data.steps) data.steps[id] ??= { status: 'pending' };
-      return data;
+      return withAllSteps(JSON.parse(text) as JournalData);
     } catch {
       throw refusal(`The run journal in ConfigMap ${this.name} (${this.namespace}) is corrupted.`, `Delete it (kubectl delete configmap ${this.name} -n ${this.namespace}) after checking \`daprup status\`.`);
     }
@@ -238,13 +268,13 @@ export class Journal {
     await this.save(false);
   }
 
-  step(id: StepId): StepRecord {
-    return this.data.steps[id];
+  step(id: string): StepRecord {
+    return (this.data.steps[id] ??= { status: 'pending' });
   }
 
-  async setStep(id: StepId, status: StepStatus, error?: string): Promise<void> {
+  async setStep(id: string, status: StepStatus, error?: string): Promise<void> {
     const now = new Date().toISOString();
-    const rec = this.data.steps[id];
+    const rec = this.step(id);
     rec.status = status;
     if (status === 'running') rec.startedAt = now;
     else rec.finishedAt = now;
@@ -262,4 +292,15 @@ export class Journal {
     this.data.status = status;
     await this.save();
   }
+}
+
+/**
+ * The one rule for "the unfinished run" of a release (upgrade, rotation and status agree on it): the newer of this
+ * machine's journal and the cluster's copy that is still running or failed; none when the cluster's copy says a
+ * later run finished.
+ */
+export function unfinishedRun(local: JournalData | undefined, remote: JournalData | undefined): JournalData | undefined {
+  const open = [local, remote].filter((j): j is JournalData => !!j && (j.status === 'running' || j.status === 'failed'));
+  if (remote && local && remote.runId !== local.runId && (remote.status === 'done' || remote.status === 'abandoned') && remote.updatedAt > local.updatedAt) return undefined;
+  return open.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
 }

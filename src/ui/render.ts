@@ -1,4 +1,6 @@
 // Human-readable output: plans, status and certificate reports as plain sections and tables.
+import type { RotationPlan } from '../rotate.js';
+import { redactArgs } from '../cluster/redact.js';
 import { createRequire } from 'node:module';
 import type { UpgradePlan } from '../runbook/plan.js';
 import type { BundleReport } from '../dapr/trust-bundle.js';
@@ -109,6 +111,21 @@ export function renderStatus(s: StatusReport): string {
     out.push('', `Out of reach of daprup restart (${s.unreached.length}):`);
     for (const u of s.unreached) out.push(`  ${u.key}: ${u.note}`);
   }
-  if (s.unfinishedRun) out.push('', `Unfinished run ${s.unfinishedRun.runId}: ${s.unfinishedRun.from} → ${s.unfinishedRun.target}, stopped at ${s.unfinishedRun.step} (${s.unfinishedRun.status}). Resume with: daprup upgrade --to ${s.unfinishedRun.target}`);
+  const u = s.unfinishedRun;
+  if (u?.kind === 'rotate') out.push('', `Unfinished trust-bundle rotation ${u.runId}, stopped at ${u.step} (${u.status}). Resume with: daprup certs rotate --yes`);
+  else if (u) out.push('', `Unfinished run ${u.runId}: ${u.from} → ${u.target}, stopped at ${u.step} (${u.status}). Resume with: daprup upgrade --to ${u.target}`);
+  return out.join('\n');
+}
+
+export function renderRotationPlan(p: RotationPlan): string {
+  const out: string[] = [];
+  out.push(`Trust-bundle rotation of ${p.release.name} in ${p.release.namespace} (Dapr ${p.release.version}): ${p.mode === 'renew-issuer' ? 'a new issuer under the same root' : 'a new root, in three phases'}`);
+  out.push(`Roots now:   ${p.rootsBefore.join(', ')}`, `Roots after: ${p.rootsAfter.join(', ')}`, `New issuer:  ${p.newIssuer}`);
+  if (p.newRootKeyFile) out.push(`New root key: ${p.newRootKeyFile} (0600; never printed)`);
+  out.push('', 'Steps:');
+  p.phases.forEach((s, i) => {
+    out.push(`${String(i + 1).padStart(2)}. ${s.id} ${s.destructive ? '[DESTRUCTIVE] ' : ''}— ${s.title}: ${s.summary}`);
+    for (const c of s.commands) out.push(`      $ ${redactArgs(c).join(' ')}`);
+  });
   return out.join('\n');
 }

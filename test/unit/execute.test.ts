@@ -41,7 +41,7 @@ async function journal() {
   dirs.push(dir);
   const store = new JournalStore(dir);
   const key = { clusterId: 'c1', namespace: 'dapr-system', release: 'dapr' };
-  return { store, key, journal: store.create(key, store.newRunId(), '1.16.18', '1.16.19', 'h', 3) };
+  return { store, key, journal: store.create(key, { runId: store.newRunId(), from: '1.16.18', target: '1.16.19', planHash: 'h', startRevision: 3 }) };
 }
 
 const ctx = {} as RunContext;
@@ -53,7 +53,7 @@ describe('executeRunbook resume', () => {
     const steps = fakeRunbook(applied, new Set([failing]));
     await expect(executeRunbook(ctx, j, hooks(), steps)).rejects.toThrow(`${failing} failed`);
     const saved = (await store.read(key))!;
-    expect(saved.steps[failing].status).toBe('failed');
+    expect(saved.steps[failing]?.status).toBe('failed');
     expect(saved.status).toBe('failed');
 
     await executeRunbook(ctx, store.open(key, saved), hooks(), steps);
