@@ -9,7 +9,7 @@ import type { Pod, Secret, Workload } from './cluster/k8s-types.js';
 import { selectorMatches } from './cluster/k8s-types.js';
 import { CONTROL_PLANE, TLS_VALUES } from './dapr/chart.js';
 import { isSharedRelease } from './dapr/data-plane.js';
-import { explain, findRelease, inspectCluster, type ClusterFacts, type Tools } from './dapr/discovery.js';
+import { dataPlaneOf, explain, findRelease, inspectCluster, type ClusterFacts, type Tools } from './dapr/discovery.js';
 import {
   bringYourOwn, newRoot, renewIssuer, rotationPhases, RotationInputError, sameBundle, sentryKeyType,
   type PendingBundle, type RotationPhase,
@@ -166,9 +166,14 @@ function phaseStep(phase: RotationPhase): StepOf<RotateContext> {
       const k = ctx.tools.kubectl;
       const ns = ctx.facts.release.namespace;
       const restarts = componentsFor(phase).map((c) => k.commandLine(...k.rolloutRestartArgs(ns, [`${c.kind.toLowerCase()}/${c.name}`])));
+      // The workloads as they are now (every one runs pods older than the phase's bundle), one restart per namespace.
+      const shared = new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`));
+      const workloads = phase.restart === 'sentry' ? [] : dataPlaneOf(ctx.facts).filter((w) => w.podsWithSidecar > 0 && (w.method === 'rollout-restart' || (w.method === 'template' && isSharedRelease(w, { sharedReleases: shared }))));
+      const byNs = [...new Set(workloads.map((w) => w.namespace))].map((wns) => k.commandLine(...k.rolloutRestartArgs(wns, workloads.filter((w) => w.namespace === wns).map((w) => `${w.kind.toLowerCase()}/${w.name}`))));
+      const rollouts = phase.restart === 'sentry' ? [] : dataPlaneOf(ctx.facts).filter((w) => w.method === 'argo-restart').map((w) => k.commandLine(...k.restartRolloutArgs(w.namespace, [w.name], '<now>')));
       return {
         summary: `ca.crt ${fingerprints(phase.bundle.rootCert).length} root(s), issuer ${fingerprints(phase.bundle.issuerCert)[0]?.slice(0, 23)}…; then restart ${phase.restart === 'sentry' ? 'Sentry' : 'Sentry, operator, placement, injector, scheduler, then every Dapr workload and Dapr Shared release'}`,
-        commands: [ctx.tools.helm.commandLine(publishArgs(ctx, phase)), ...restarts, ...(phase.restart === 'everything' ? [[k.binary, 'rollout', 'restart', '<every Dapr workload>', `(--concurrency ${ctx.options.concurrency})`]] : [])],
+        commands: [ctx.tools.helm.commandLine(publishArgs(ctx, phase)), ...restarts, ...byNs, ...rollouts],
         destructive: true,
       };
     },

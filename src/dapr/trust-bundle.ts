@@ -29,8 +29,28 @@ export interface CertSummary {
 export interface BundleReport {
   root?: CertSummary;
   issuer?: CertSummary;
+  /** How many roots ca.crt holds (two while a rotation overlaps them). */
+  roots?: number;
   checks: BundleCheck[];
   ok: boolean;
+  /** When a certificate expires within the warning window (or has expired): the command that rotates it. */
+  rotate?: string;
+}
+
+/** Every certificate in a PEM text (ca.crt holds two roots while a rotation overlaps them). */
+function certificates(pem: string): X509Certificate[] {
+  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) => new X509Certificate(block));
+}
+
+/**
+ * What to run when the bundle nears expiry: a root needs a new root (three phases, no root key needed); an issuer
+ * alone is renewed under its root with the root's key, or replaced with the root when the key is not at hand.
+ */
+export function rotationAdvice(report: Pick<BundleReport, 'checks'>): string | undefined {
+  const due = (id: BundleCheck['id']) => report.checks.some((c) => c.id === id && c.severity !== 'ok');
+  if (due('root-expiry')) return 'daprup certs rotate';
+  if (due('issuer-expiry')) return 'daprup certs rotate --root-key <root key file> (or daprup certs rotate, which also replaces the root)';
+  return undefined;
 }
 
 const decode = (b64: string | undefined) => (b64 ? Buffer.from(b64, 'base64').toString('utf8') : '');
@@ -71,9 +91,10 @@ export function checkTrustBundle(b: TrustBundle, opts: { warnDays?: number; now?
   const warnDays = opts.warnDays ?? 30;
   const now = opts.now ?? new Date();
   const checks: BundleCheck[] = [];
-  let root: X509Certificate, issuer: X509Certificate;
+  let roots: X509Certificate[], issuer: X509Certificate;
   try {
-    root = new X509Certificate(b.rootCert);
+    roots = certificates(b.rootCert);
+    if (!roots.length) throw new Error('no certificate');
   } catch {
     return { checks: [{ id: 'parse', severity: 'failure', message: 'The root certificate (ca.crt) is missing or is not a PEM certificate.' }], ok: false };
   }
@@ -82,6 +103,8 @@ export function checkTrustBundle(b: TrustBundle, opts: { warnDays?: number; now?
   } catch {
     return { checks: [{ id: 'parse', severity: 'failure', message: 'The issuer certificate (issuer.crt) is missing or is not a PEM certificate.' }], ok: false };
   }
+  // The root that signed the issuer (any of them while a rotation overlaps two), else the first.
+  const root = roots.find((r) => issuer.checkIssued(r) && issuer.verify(r.publicKey)) ?? roots[0]!;
   const rootSummary = summary(root, now);
   const issuerSummary = summary(issuer, now);
 
@@ -101,6 +124,10 @@ export function checkTrustBundle(b: TrustBundle, opts: { warnDays?: number; now?
     : { id: 'issuer-key-matches', severity: 'failure', message: 'The issuer key does not match the issuer certificate (or is not a PEM private key).' });
 
   checks.push(expiryCheck('root-expiry', 'root', rootSummary, warnDays, root, now));
+  for (const other of roots.filter((r) => r !== root)) {
+    const s = summary(other, now);
+    if (s.daysLeft < 0) checks.push({ id: 'root-expiry', severity: 'warning', message: `A second trusted root expired on ${s.notAfter} (a rotation left it in ca.crt).` });
+  }
   checks.push(expiryCheck('issuer-expiry', 'issuer', issuerSummary, warnDays, issuer, now));
 
   if (b.configMapRootCert !== undefined) {
@@ -109,5 +136,5 @@ export function checkTrustBundle(b: TrustBundle, opts: { warnDays?: number; now?
       ? { id: 'roots-equal', severity: 'ok', message: 'The Secret and the ConfigMap hold the same root certificate.' }
       : { id: 'roots-equal', severity: 'failure', message: 'The ConfigMap dapr-trust-bundle holds a different root than the Secret: Sentry would generate a new CA.' });
   }
-  return { root: rootSummary, issuer: issuerSummary, checks, ok: checks.every((c) => c.severity !== 'failure') };
+  return { root: rootSummary, issuer: issuerSummary, roots: roots.length, checks, ok: checks.every((c) => c.severity !== 'failure'), rotate: rotationAdvice({ checks }) };
 }

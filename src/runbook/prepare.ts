@@ -57,7 +57,9 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
   const userTrustBundle = userBringsTrustBundle(userOverrides);
   if (userTrustBundle) refuseForeignTrustBundle(userOverrides, trustBundle);
   const tag = tagAfterUpgrade(facts.userValues, userOverrides, options.target);
-  const notes = [...verdict.warnings, ...(tag.warning ? [tag.warning] : [])];
+  // The upgrade pins the running bundle again (--set-file): say so when its root is about to expire.
+  const expiring = bundle.root && bundle.root.daysLeft < 30 ? `This upgrade re-pins a root certificate that expires in ${bundle.root.daysLeft} days (${bundle.root.notAfter}): rotate it with daprup certs rotate.` : undefined;
+  const notes = [...verdict.warnings, ...(tag.warning ? [tag.warning] : []), ...(expiring ? [expiring] : [])];
 
   await mkdir(p.workDir, { recursive: true, mode: 0o700 });
   const { chartDir, meta, chartVersions } = await fetchTargetChart(tools, options, p.workDir);

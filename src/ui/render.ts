@@ -50,7 +50,9 @@ export function renderBundle(report: BundleReport): string {
   const lines = [];
   if (report.root) lines.push(`Root:   ${report.root.subject}, expires ${report.root.notAfter} (${report.root.daysLeft} days)`);
   if (report.issuer) lines.push(`Issuer: ${report.issuer.subject}, expires ${report.issuer.notAfter} (${report.issuer.daysLeft} days)`);
+  if ((report.roots ?? 1) > 1) lines.push(`Roots:  ${report.roots} trusted (a rotation overlaps them)`);
   for (const c of report.checks) lines.push(`${mark(c.severity)} ${c.message}`);
+  if (report.rotate) lines.push(`→ Rotate: ${report.rotate}`);
   return lines.join('\n');
 }
 

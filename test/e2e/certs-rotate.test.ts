@@ -5,14 +5,14 @@
 // show: mTLS traffic between real sidecars (containers never run); see the README for checking that on a cluster.
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAnchors, validateTrustBundle } from '../../src/dapr/x509.js';
 import { makeTrustBundle } from '../support/certs.js';
 import { DAPRUP_COMMAND } from '../support/cli.js';
 import { HELM_FLAVOURS } from '../support/tools.js';
-import { APP_NAMESPACES, createDaprEnv, freshInstall, helm, kubectlJson, NAMESPACE, runDaprup, snapshotCluster, type DaprEnv } from './dapr-env.js';
+import { APP_NAMESPACES, createDaprEnv, freshInstall, helm, kubectl, kubectlJson, NAMESPACE, OUTPUTS, runDaprup, snapshotCluster, type DaprEnv } from './dapr-env.js';
 
 const VERSION = '1.17.13';
 const CONTROL_PLANE_ORDER = ['dapr-sentry', 'dapr-operator', 'dapr-placement-server', 'dapr-sidecar-injector', 'dapr-scheduler-server'];
@@ -59,6 +59,27 @@ function phases(samples: Sample[]) {
     if (!prev || prev.issuer !== s.issuer || prev.roots.join() !== s.roots.join()) out.push({ roots: s.roots, issuer: s.issuer, lastBefore: i ? samples[i - 1]!.at : 0, firstSeen: s.at });
   });
   return out;
+}
+
+/** Every private key a rotation made: none may appear outside a 0600 key file in a 0700 directory. */
+const MADE_KEYS: string[] = [];
+
+async function keyLeaks(e: DaprEnv): Promise<{ leaks: string[]; keyFiles: number }> {
+  const needles = MADE_KEYS.flatMap((pem) => [pem.trim(), Buffer.from(pem.trim()).toString('base64').slice(0, 60), pem.trim().split('\n')[1]!]);
+  const hit = (text: string) => needles.some((n) => text.includes(n));
+  const leaks: string[] = [];
+  let keyFiles = 0;
+  for (const d of await readdir(e.stateDir, { recursive: true, withFileTypes: true })) {
+    if (!d.isFile()) continue;
+    const path = join(d.parentPath, d.name);
+    if (!hit(await readFile(path, 'utf8'))) continue;
+    const [file, dir] = [await stat(path), await stat(d.parentPath)];
+    if (['issuer.key', 'ca.key'].includes(d.name) && (file.mode & 0o777) === 0o600 && (dir.mode & 0o777) === 0o700) keyFiles++;
+    else leaks.push(`${path} (mode ${(file.mode & 0o777).toString(8)}, dir ${(dir.mode & 0o777).toString(8)})`);
+  }
+  OUTPUTS.forEach((t, i) => { if (hit(t)) leaks.push(`output #${i}: ${t.slice(0, 120)}`); });
+  if (hit(await kubectl(e, ['get', 'configmap', 'daprup-run-dapr', '-n', NAMESPACE, '-o', 'json', '--ignore-not-found']))) leaks.push('ConfigMap daprup-run-dapr (the journal)');
+  return { leaks, keyFiles };
 }
 
 describe('certs rotate with helm 4', () => {
@@ -129,6 +150,7 @@ describe('certs rotate with helm 4', () => {
     for (const owner of new Set(podsBefore.map((p) => p.owner))) if (owner !== `${NAMESPACE}/dapr-sentry`) expect(kept(owner), owner).toBe(true);
     const values = JSON.parse(await helm(e, ['get', 'values', 'dapr', '-n', NAMESPACE, '-o', 'json', '--kubeconfig', e.kubeconfig]));
     expect(fp(values.dapr_sentry.tls.issuer.certPEM)).toEqual(fp(now.issuerCert));
+    MADE_KEYS.push(now.issuerKey);
   });
 
   it('replaces the root in three phases: the anchors after each, every Dapr pod recreated after each change, Sentry first', async () => {
@@ -152,9 +174,11 @@ describe('certs rotate with helm 4', () => {
       [`${oldRoot}+${newRoot}`, fp(now.issuerCert)[0]],
       [newRoot, fp(now.issuerCert)[0]],
     ]);
-    for (const s of samples.filter((x) => x.configMapRoots.join() !== x.roots.join())) expect(s.at, 'ConfigMap and Secret roots differ only while helm applies them').toBeGreaterThan(0);
-    const last = samples.at(-1)!;
-    expect(last.configMapRoots).toEqual(last.roots);
+    // The ConfigMap holds exactly the Secret's anchors once each phase is published (helm writes both in one go).
+    for (const phase of seen) {
+      const inPhase = samples.filter((x) => x.issuer === phase.issuer && x.roots.join() === phase.roots.join());
+      expect(inPhase.at(-1)!.configMapRoots, `ConfigMap in phase ${phase.roots.length} roots`).toEqual(phase.roots);
+    }
 
     // Each phase: every Dapr workload got a pod created after the change was seen to start, before the next one.
     const owners = [...new Set(samples[0]!.pods.map((p) => p.owner))];
@@ -176,7 +200,9 @@ describe('certs rotate with helm 4', () => {
     expect(fp(values.dapr_sentry.tls.root.certPEM)).toEqual([newRoot]);
     const check = await runDaprup(e, ['certs', 'check']);
     expect(check.code, check.stdout).toBe(0);
-    expect(r.stdout).toMatch(/Keep the new root's private key \(\S+ca\.key, 0600\)/);
+    const keyFile = /Keep the new root's private key \((\S+ca\.key), 0600\)/.exec(r.stdout)?.[1];
+    expect(keyFile).toBeDefined();
+    MADE_KEYS.push(now.issuerKey, await readFile(keyFile!, 'utf8'));
   });
 
   it('SIGKILL inside phase 2 resumes to the same end state; a second rotation is refused meanwhile', async () => {
@@ -218,5 +244,27 @@ describe('certs rotate with helm 4', () => {
     expect(validateTrustBundle(end).ok).toBe(true);
     const pending = await kubectlJson<{ items: unknown[] }>(e, ['get', 'secrets', '-n', NAMESPACE, '--field-selector', 'metadata.name=daprup-rotation-dapr']);
     expect(pending.items).toHaveLength(0);
+    MADE_KEYS.push(end.issuerKey);
+  });
+
+  it('brings your own bundle with another root through the three phases', async () => {
+    const own = makeTrustBundle();
+    const files = [join(dir, 'own-ca.crt'), join(dir, 'own-issuer.crt'), join(dir, 'own-issuer.key')] as const;
+    await Promise.all([writeFile(files[0], own.rootCert), writeFile(files[1], own.issuerCert), writeFile(files[2], own.issuerKey, { mode: 0o600 })]);
+    const r = await runDaprup(e, ['certs', 'rotate', '--root-cert', files[0], '--issuer-cert', files[1], '--issuer-key', files[2], '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('replace-root');
+    const end = await bundle(e);
+    expect(fp(end.rootCert)).toEqual(fp(own.rootCert));
+    expect(fp(end.issuerCert)).toEqual(fp(own.issuerCert));
+    expect(end.configMapRootCert.trim()).toBe(end.rootCert.trim());
+    MADE_KEYS.push(own.issuerKey);
+  });
+
+  it('keeps every key it made in 0600 files in 0700 directories: never in output, plans or journals', async () => {
+    expect(MADE_KEYS.length).toBeGreaterThanOrEqual(4);
+    const { leaks, keyFiles } = await keyLeaks(e);
+    expect(leaks).toEqual([]);
+    expect(keyFiles).toBeGreaterThan(0);
   });
 });

@@ -44,11 +44,11 @@ const BUNDLE_ADVICE: Record<BundleCheck['id'], { why: string; fix: (ns: string) 
   },
   'root-expiry': {
     why: 'When the root expires every sidecar and control-plane connection fails with "x509: certificate has expired or is not yet valid".',
-    fix: () => 'Rotate before it expires: dapr mtls renew-certificate -k --valid-until <days> --restart, or new PEMs with --set-file dapr_sentry.tls.*; then restart every Dapr-enabled workload (daprup restart --all).',
+    fix: () => 'Rotate before it expires, with no downtime: daprup certs rotate (a new root rolled in over three phases; daprup certs rotate --dry-run shows them).',
   },
   'issuer-expiry': {
     why: 'When the issuer expires Sentry cannot issue workload certificates: new and restarting pods cannot join the mesh.',
-    fix: () => 'Renew the issuer from the same root (dapr mtls renew-certificate --valid-until <days>, or --set-file dapr_sentry.tls.issuer.{certPEM,keyPEM}); sidecars pick up new certificates without a restart when the root stays.',
+    fix: () => 'Renew the issuer under the same root: daprup certs rotate --root-key <root key file> (only Sentry restarts); without the root key, daprup certs rotate replaces the root too.',
   },
   'roots-equal': {
     why: 'Sentry compares them at start and silently generates a new CA when they differ: every sidecar must then restart (dapr/docs#5248).',
