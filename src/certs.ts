@@ -1,14 +1,16 @@
 // `daprup certs export` and `daprup certs check`.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findRelease, explain, type Tools } from './dapr/discovery.js';
+import type { Tools } from './cluster/tools.js';
+import { findRelease } from './dapr/discovery.js';
+import { explain } from './dapr/error-hints.js';
 import { checkTrustBundle, type BundleReport, type TrustBundle } from './dapr/trust-bundle.js';
+import { readTrustBundle, writeBundleFiles } from './dapr/trust-bundle-io.js';
 import { refusal, usageError } from './errors.js';
-import { readLiveTrustBundle, writeBundleFiles } from './runbook/steps/trust-bundle.js';
 
 async function liveBundle(tools: Tools, o: { release?: string; namespace?: string }): Promise<TrustBundle> {
   const release = await findRelease(tools, o);
-  const bundle = await readLiveTrustBundle({ tools, facts: { release } as never }).catch((e: unknown) => { throw explain(e, 'Reading the trust bundle'); });
+  const bundle = await readTrustBundle(tools.kubectl, release.namespace).catch((e: unknown) => { throw explain(e, 'Reading the trust bundle'); });
   if (!bundle) throw refusal(`The trust bundle (Secret dapr-trust-bundle in ${release.namespace}) is missing.`, 'Sentry creates it at install; restore it from a backup.');
   return bundle;
 }

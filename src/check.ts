@@ -1,12 +1,13 @@
 // `daprup check`: read the cluster once (discovery, plus one kubectl call for disruption budgets, Components,
 // Configurations and namespaces, plus the release's computed values and the chart index), then judge it with
 // the pure checks in src/dapr/checks/. Read-only.
-import type { Helm } from './cluster/helm.js';
+import { chartRef, type Helm } from './cluster/helm.js';
+import type { Tools } from './cluster/tools.js';
 import { checksFailed, runChecks, summarize, type CheckSummary } from './dapr/checks/index.js';
 import type { CheckInput, CheckResult, SupportedMinors } from './dapr/checks/types.js';
 import { readCheckObjects } from './dapr/check-objects.js';
 import { fallbackSupportedMinors, supportedMinorsFrom } from './dapr/checks/versions.js';
-import { inspectCluster, type DiscoveryOptions, type ReleaseFacts, type Tools } from './dapr/discovery.js';
+import { inspectCluster, type DiscoveryOptions, type ReleaseFacts } from './dapr/discovery.js';
 
 export type { CheckObjects } from './dapr/check-objects.js';
 
@@ -18,11 +19,10 @@ export interface CheckOptions extends DiscoveryOptions {
   now?: Date;
 }
 
-const isRepoRef = (chart: string) => !chart.startsWith('oci://') && !chart.startsWith('.') && !chart.startsWith('/') && chart.split('/').length === 2;
-
 /** The three newest minors in the local index of the chart's repository, else the built-in list. */
 export async function supportedMinors(helm: Helm, chart: string): Promise<SupportedMinors> {
-  if (isRepoRef(chart)) {
+  // Only a repository has an index to search (an OCI registry, a URL or a directory does not).
+  if (chartRef(chart).kind === 'repo') {
     const versions = await helm.searchVersions(chart).catch(() => []);
     const found = supportedMinorsFrom(versions.map((v) => v.version), `chart repository index of ${chart}`);
     if (found) return found;

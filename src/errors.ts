@@ -8,6 +8,14 @@ export const ExitCode = {
   confirmationNeeded: 4,
   interrupted: 130,
 } as const;
+
+/** `plan --detailed-exitcode` answers in its own codes (as `terraform plan -detailed-exitcode`): any error is 1. */
+export const DetailedExitCode = {
+  noChanges: 0,
+  error: 1,
+  changesPending: 2,
+} as const;
+
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export class DaprupError extends Error {

@@ -1,8 +1,10 @@
 // `daprup restart`: the data-plane step on its own, for workloads whose sidecar differs from the control plane.
-import { findRelease, listReleases, sharedReleasesOf, type Tools } from './dapr/discovery.js';
+import type { Tools } from './cluster/tools.js';
+import { findRelease, listReleases, sharedReleasesOf } from './dapr/discovery.js';
 import { DaprupError, ExitCode } from './errors.js';
+import { judgeDataPlane, unreached, type WorkloadVerdict } from './dapr/data-plane.js';
+import { liveDataPlane } from './dapr/live-data-plane.js';
 import { restartWorkloads, type RestartOutcome } from './runbook/restart.js';
-import { judgeDataPlane, liveDataPlane, unreached, type WorkloadVerdict } from './runbook/steps/data-plane.js';
 import type { Prompter } from './ui/prompter.js';
 
 export interface RestartCommandOptions {
@@ -34,7 +36,7 @@ export async function restartCommand(tools: Tools, o: RestartCommandOptions): Pr
   const release = await findRelease(tools, { release: o.release, namespace: o.daprNamespace }, releases);
   const version = release.version;
   const reach = { recreatePods: o.recreatePods, recreateBarePods: o.recreateBarePods, sharedReleases: new Set(sharedReleasesOf(releases).map((r) => `${r.namespace}/${r.name}`)) };
-  const live = judgeDataPlane(await liveDataPlane(tools.kubectl, release.namespace, o.namespace, o.selector), version, reach);
+  const live = judgeDataPlane(await liveDataPlane(tools.kubectl, release.namespace, { namespace: o.namespace, selector: o.selector }), version, reach);
   // --all restarts what rolls by itself; pods replaced one by one are replaced only when behind.
   const selected = live.filter((w) => w.decision === 'restart' || (o.all && w.pods > 0 && w.podsWithSidecar > 0 && ['current', 'pinned'].includes(w.decision) && (w.method === 'rollout-restart' || w.method === 'argo-restart')));
   const notes = live.filter((w) => w.decision === 'pinned' || w.decision === 'no-sidecar' || w.decision === 'shared');

@@ -9,7 +9,10 @@ import type { Pod, Secret, Workload } from './cluster/k8s-types.js';
 import { selectorMatches } from './cluster/k8s-types.js';
 import { CONTROL_PLANE, TLS_VALUES } from './dapr/chart.js';
 import { isSharedRelease } from './dapr/data-plane.js';
-import { dataPlaneOf, explain, findRelease, inspectCluster, type ClusterFacts, type Tools } from './dapr/discovery.js';
+import { liveDataPlane } from './dapr/live-data-plane.js';
+import type { Tools } from './cluster/tools.js';
+import { dataPlaneOf, findRelease, inspectCluster, type ClusterFacts } from './dapr/discovery.js';
+import { explain } from './dapr/error-hints.js';
 import {
   bringYourOwn, newRoot, renewIssuer, rotationPhases, RotationInputError, sameBundle, sentryKeyType,
   type PendingBundle, type RotationPhase,
@@ -20,10 +23,10 @@ import { DaprupError, ExitCode, refusal, usageError } from './errors.js';
 import { executeRunbook, type ExecuteHooks } from './runbook/execute.js';
 import { recoverPendingRelease } from './runbook/prepare.js';
 import { restartWorkloads } from './runbook/restart.js';
-import { liveDataPlane } from './runbook/steps/data-plane.js';
+import { STEP_IDS } from './runbook/runbook.js';
 import { readLiveTrustBundle, writeBundleFiles } from './runbook/steps/trust-bundle.js';
 import type { StepOf, StepPlan } from './runbook/types.js';
-import { ClusterJournal, JournalStore, unfinishedRun, type Journal } from './state/journal.js';
+import { JournalStore, unfinishedRun, type Journal } from './state/journal.js';
 import { RunLease } from './state/lease.js';
 import type { Prompter } from './ui/prompter.js';
 
@@ -180,9 +183,8 @@ function phaseStep(phase: RotationPhase): StepOf<RotateContext> {
     isDone: (ctx) => phaseIsDone(ctx, phase),
     async apply(ctx, report) {
       const journal = ctx.journal!;
-      const rotation = journal.data.rotation!;
       const live = await readLiveTrustBundle(ctx);
-      if (!live || !sameBundle(live, phase.bundle) || !rotation.appliedAt[phase.id]) {
+      if (!live || !sameBundle(live, phase.bundle) || !journal.data.rotation?.appliedAt[phase.id]) {
         const dir = phaseDir(ctx.workDir, phase);
         await writeBundleFiles(dir, phase.bundle);
         try {
@@ -191,11 +193,10 @@ function phaseStep(phase: RotationPhase): StepOf<RotateContext> {
           throw explain(e, `Publishing the trust bundle of "${phase.title}"`);
         }
         // Pods created from now on read the new anchors: older ones are the ones to recreate.
-        rotation.appliedAt[phase.id] = new Date().toISOString();
-        await journal.save();
+        await journal.setPhaseApplied(phase.id, new Date().toISOString());
         report('trust bundle published (Secret and ConfigMap dapr-trust-bundle)');
       }
-      const at = rotation.appliedAt[phase.id]!;
+      const at = journal.data.rotation!.appliedAt[phase.id]!;
       for (const w of await staleControlPlane(ctx, phase, at)) {
         const ref = `${w.kind.toLowerCase()}/${w.metadata.name}`;
         await ctx.tools.kubectl.rolloutRestart(ctx.facts.release.namespace, [ref]).catch((e: unknown) => { throw explain(e, `Restarting ${ref}`); });
@@ -223,7 +224,7 @@ const finishStep: StepOf<RotateContext> = {
   id: 'finish-rotation',
   title: 'Check the bundle and remove the pending certificates',
   async plan(ctx) {
-    return { summary: `every certificate chains to the new root; Secret ${pendingSecretName(ctx.facts.release.name)} deleted`, commands: [ctx.tools.kubectl.commandLine('delete', 'secret', pendingSecretName(ctx.facts.release.name), '--namespace', ctx.facts.release.namespace)], destructive: false };
+    return { summary: `every certificate chains to the new root; Secret ${pendingSecretName(ctx.facts.release.name)} deleted`, commands: [ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.deleteObjectArgs('secret', pendingSecretName(ctx.facts.release.name), ctx.facts.release.namespace))], destructive: false };
   },
   async isDone() {
     return false;
@@ -278,8 +279,9 @@ export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<R
   const release = await findRelease(tools, { release: o.release, namespace: o.namespace });
   const clusterId = await tools.kubectl.clusterId().catch((e: unknown) => { throw explain(e, 'Reading the cluster identity'); });
   const key = { clusterId, namespace: release.namespace, release: release.name };
-  const store = new JournalStore(run.stateDir);
-  const clusterJournal = new ClusterJournal(tools.kubectl, release.namespace, release.name);
+  // Upgrade journals read here are completed with the upgrade's steps, as `daprup upgrade` reads them.
+  const store = new JournalStore(run.stateDir, STEP_IDS);
+  const clusterJournal = store.inCluster(tools.kubectl, key);
   const unlock = run.dryRun ? async () => {} : await store.lock(key);
   let lease: RunLease | undefined;
   try {
@@ -289,9 +291,7 @@ export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<R
     }
     let existing = unfinishedRun(await store.read(key), await clusterJournal.read().catch((e: unknown) => { throw explain(e, 'Reading the run journal from the cluster'); }));
     if (existing && run.abandon) {
-      const old = store.open(key, existing);
-      old.mirror = clusterJournal;
-      await old.finish('abandoned');
+      await store.open(key, existing, clusterJournal).finish('abandoned');
       if (existing.kind === 'rotate') await tools.kubectl.deleteObject('secret', pendingSecretName(release.name), release.namespace);
       run.log(`Abandoned unfinished run ${existing.runId}.`);
       existing = undefined;
@@ -340,12 +340,10 @@ export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<R
     }
     if (!resumed) await writePending(tools, release.name, release.namespace, pending);
     const journal = existing
-      ? store.open(key, existing)
-      : store.create(key, { runId, kind: 'rotate', from: plan.rootsBefore.join(','), target: plan.rootsAfter.join(','), planHash: plan.newIssuer, startRevision: release.revision, namespaceUid: await tools.kubectl.namespaceUid(release.namespace), steps: steps.map((s) => s.id), rotation: { mode: pending.mode, appliedAt: {} } });
-    journal.mirror = clusterJournal;
-    journal.data.status = 'running';
-    journal.data.rotation ??= { mode: pending.mode, appliedAt: {} };
-    await journal.save();
+      ? store.open(key, { ...existing, rotation: existing.rotation ?? { mode: pending.mode, appliedAt: {} } }, clusterJournal)
+      : store.create(key, { runId, kind: 'rotate', from: plan.rootsBefore.join(','), target: plan.rootsAfter.join(','), planHash: plan.newIssuer, startRevision: release.revision, namespaceUid: await tools.kubectl.namespaceUid(release.namespace), steps: steps.map((s) => s.id), rotation: { mode: pending.mode, appliedAt: {} } }, clusterJournal);
+    // Running (again), written here and in the cluster before the first phase.
+    await journal.resume();
     ctx.journal = journal;
     if (!existsSync(workDir)) await mkdir(workDir, { recursive: true, mode: 0o700 });
     await executeRunbook(ctx, journal, run.hooks, steps, () => {

@@ -1,13 +1,14 @@
 // `daprup status`: the control plane, the trust bundle, the data plane with its skew, and any unfinished run.
-import { inspectCluster, dataPlaneOf, type DiscoveryOptions, type Tools } from './dapr/discovery.js';
+import type { Tools } from './cluster/tools.js';
+import { inspectCluster, dataPlaneOf, type DiscoveryOptions } from './dapr/discovery.js';
 import type { ComponentStatus } from './dapr/control-plane.js';
-import type { DataPlaneWorkload } from './dapr/data-plane.js';
+import { judgeDataPlane, unreached, type DataPlaneWorkload } from './dapr/data-plane.js';
 import { sharedDaprd } from './dapr/dapr-shared.js';
 import { skew } from './dapr/skew.js';
-import { judgeDataPlane, unreached } from './runbook/steps/data-plane.js';
 import { checkTrustBundle, type BundleReport } from './dapr/trust-bundle.js';
 import type { ReleaseFacts } from './dapr/discovery.js';
-import { ClusterJournal, JournalStore, stoppedAt, unfinishedRun } from './state/journal.js';
+import { STEP_IDS } from './runbook/runbook.js';
+import { JournalStore, stoppedAt, unfinishedRun } from './state/journal.js';
 
 export interface StatusReport {
   release: ReleaseFacts;
@@ -37,8 +38,10 @@ export async function clusterStatus(tools: Tools, o: DiscoveryOptions & { stateD
   const sharedReleases = sharedDaprd(facts.sharedReleases, all).map((s) => ({
     name: s.name, namespace: s.namespace, chartVersion: s.chartVersion, daprd: s.tag ?? '-', skew: skew(s.version, version), sentryAddress: s.sentryAddress, mtls: s.mtls,
   }));
-  const local = await new JournalStore(o.stateDir).read({ clusterId: facts.clusterId, namespace: facts.release.namespace, release: facts.release.name }).catch(() => undefined);
-  const remote = await new ClusterJournal(tools.kubectl, facts.release.namespace, facts.release.name).read().catch(() => undefined);
+  const store = new JournalStore(o.stateDir, STEP_IDS);
+  const key = { clusterId: facts.clusterId, namespace: facts.release.namespace, release: facts.release.name };
+  const local = await store.read(key).catch(() => undefined);
+  const remote = await store.inCluster(tools.kubectl, key).read().catch(() => undefined);
   const journal = unfinishedRun(local, remote);
   const unfinishedStep = journal && stoppedAt(journal);
   return {

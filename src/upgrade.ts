@@ -1,16 +1,28 @@
 // `daprup upgrade`: plan, confirm, then walk the runbook under a journal so an interrupted run resumes.
 import { rm } from 'node:fs/promises';
-import { explain, findRelease, type Tools } from './dapr/discovery.js';
+import type { Tools } from './cluster/tools.js';
+import { findRelease } from './dapr/discovery.js';
+import { explain } from './dapr/error-hints.js';
 import { DaprupError, ExitCode, refusal } from './errors.js';
 import { executeRunbook, type ExecuteHooks } from './runbook/execute.js';
 import { RUNBOOK } from './runbook/runbook.js';
 import { buildPlan, type UpgradePlan } from './runbook/plan.js';
-import { prepareRun } from './runbook/prepare.js';
-import { preflight } from './runbook/steps/preflight.js';
-import type { UpgradeOptions } from './runbook/types.js';
-import { ClusterJournal, JournalStore, unfinishedRun } from './state/journal.js';
+import { prepareRun, type PrepareOptions } from './runbook/prepare.js';
+import type { RunContext, Step, UpgradeOptions } from './runbook/types.js';
+import { JournalStore, unfinishedRun } from './state/journal.js';
 import { RunLease } from './state/lease.js';
 import type { Prompter } from './ui/prompter.js';
+
+/** What an upgrade walks: how its context is read, its plan, and its steps in order. */
+export interface UpgradeRunbook {
+  prepare(tools: Tools, options: UpgradeOptions, p: PrepareOptions): Promise<RunContext>;
+  plan(ctx: RunContext): Promise<UpgradePlan>;
+  /** In order. The `preflight` step runs before the journal is written, so its refusal leaves no run behind. */
+  steps: readonly Step[];
+}
+
+/** The documented Dapr upgrade. */
+export const DAPR_UPGRADE: UpgradeRunbook = { prepare: prepareRun, plan: buildPlan, steps: RUNBOOK };
 
 export interface UpgradeRun {
   options: UpgradeOptions;
@@ -24,6 +36,8 @@ export interface UpgradeRun {
   /** Shown before the first confirmation (the plan as text). */
   showPlan: (plan: UpgradePlan) => void;
   log: (line: string) => void;
+  /** Default DAPR_UPGRADE; tests walk fake steps over a fake context. */
+  runbook?: UpgradeRunbook;
 }
 
 export interface UpgradeResult {
@@ -38,8 +52,11 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
   const release = await findRelease(tools, { release: o.release, namespace: o.namespace });
   const clusterId = await tools.kubectl.clusterId().catch((e: unknown) => { throw explain(e, 'Reading the cluster identity'); });
   const key = { clusterId, namespace: release.namespace, release: release.name };
-  const store = new JournalStore(run.stateDir);
-  const clusterJournal = new ClusterJournal(tools.kubectl, release.namespace, release.name);
+  const runbook = run.runbook ?? DAPR_UPGRADE;
+  const preflight = runbook.steps.find((s) => s.id === 'preflight');
+  if (!preflight) throw new Error('An upgrade runbook without a preflight step.');
+  const store = new JournalStore(run.stateDir, runbook.steps.map((s) => s.id));
+  const clusterJournal = store.inCluster(tools.kubectl, key);
   // The local lock first: a state directory that cannot be written is found before the cluster is touched.
   const unlock = await store.lock(key);
   let lease: RunLease | undefined;
@@ -51,8 +68,7 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
     if (existing?.namespaceUid && existing.namespaceUid !== namespaceUid) {
       // Dapr was reinstalled since that run: its steps say nothing about this installation.
       run.log(`Ignoring unfinished run ${existing.runId}: it belongs to an earlier installation of ${release.namespace}.`);
-      const stale = store.open(key, existing);
-      await stale.finish('abandoned');
+      await store.open(key, existing).finish('abandoned');
       existing = undefined;
     }
     if (existing?.kind === 'rotate' && !run.abandon) {
@@ -62,9 +78,7 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
       if (!run.abandon) {
         throw refusal(`An unfinished run (${existing.runId}) is upgrading to ${existing.target}, not ${o.target}.`, `Finish it with daprup upgrade --to ${existing.target}, or pass --abandon to give it up.`);
       }
-      const old = store.open(key, existing);
-      old.mirror = clusterJournal;
-      await old.finish('abandoned');
+      await store.open(key, existing, clusterJournal).finish('abandoned');
       run.log(`Abandoned unfinished run ${existing.runId} (to ${existing.target}).`);
       existing = undefined;
     }
@@ -76,11 +90,11 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
     const runId = existing?.runId ?? store.newRunId();
     // Always under this machine's state directory: a journal read from the cluster names another machine's path.
     const workDir = store.runDir(key, runId);
-    const ctx = await prepareRun(tools, o, {
+    const ctx = await runbook.prepare(tools, o, {
       workDir, log: run.log, from: existing?.from,
       recoverPending: async (message) => run.recoverPending || (run.interactive && run.prompter.confirm(message)),
     });
-    const plan = await buildPlan(ctx);
+    const plan = await runbook.plan(ctx);
     if (!resumed && !plan.changesPending) {
       await rm(workDir, { recursive: true, force: true });
       return { plan, resumed, nothingToDo: true };
@@ -94,13 +108,14 @@ export async function runUpgrade(tools: Tools, run: UpgradeRun): Promise<Upgrade
     }
     // Permissions are checked before the journal is written: a refusal leaves the cluster as it was.
     if (!resumed) await preflight.apply(ctx, () => {});
-    const journal = existing ? store.open(key, existing) : store.create(key, { runId, from: ctx.verdict.current, target: o.target, planHash: plan.planHash, startRevision: ctx.facts.release.revision, namespaceUid });
-    journal.mirror = clusterJournal;
-    journal.data.status = 'running';
-    if (!resumed) journal.data.steps.preflight = { status: 'done', finishedAt: new Date().toISOString() };
-    await journal.save();
+    const journal = existing
+      ? store.open(key, existing, clusterJournal)
+      : store.create(key, { runId, from: ctx.verdict.current, target: o.target, planHash: plan.planHash, startRevision: ctx.facts.release.revision, namespaceUid }, clusterJournal);
+    // Written here and in the cluster before the first step: a resumed run is running again, a new one passed preflight.
+    if (resumed) await journal.resume();
+    else await journal.setStep(preflight.id, 'done');
     ctx.journal = journal;
-    await executeRunbook(ctx, journal, run.hooks, RUNBOOK, () => {
+    await executeRunbook(ctx, journal, run.hooks, runbook.steps, () => {
       if (lease?.lost) throw refusal('Another daprup run took over this run\'s lease.', 'Let that run finish; check `daprup status`.');
     });
     return { plan, runId, resumed, nothingToDo: false };

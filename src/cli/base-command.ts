@@ -8,7 +8,7 @@ import { Helm } from '../cluster/helm.js';
 import { Kubectl } from '../cluster/kubectl.js';
 import { ExecaRunner } from '../cluster/runner.js';
 import { redactText } from '../cluster/redact.js';
-import type { Tools } from '../dapr/discovery.js';
+import type { Tools } from '../cluster/tools.js';
 import { DaprupError, ExitCode, usageError } from '../errors.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -19,7 +19,7 @@ function firstSentence(message: string): string {
   return (lines[0]?.endsWith(':') ? lines[1] : lines[0]) ?? message;
 }
 
-export function defaultStateDir(): string {
+function defaultStateDir(): string {
   return process.env.DAPRUP_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'daprup');
 }
 
@@ -32,7 +32,7 @@ export const clusterFlags = {
   kubectl: Flags.string({ description: 'kubectl binary', env: 'DAPRUP_KUBECTL', default: 'kubectl', helpGroup: 'TOOLS' }),
   'state-dir': Flags.string({ description: 'where run journals, backups and exported certificates live', helpGroup: 'TOOLS' }),
   json: Flags.boolean({ description: 'print machine-readable JSON (implies unattended)', default: false }),
-  verbose: Flags.boolean({ description: 'print every helm and kubectl command as it runs', default: false }),
+  verbose: Flags.boolean({ description: 'print every helm and kubectl command as it runs (and, with upgrade, the full plan before the confirmation)', default: false }),
 };
 
 export type ClusterFlags = Interfaces.InferredFlags<typeof clusterFlags>;

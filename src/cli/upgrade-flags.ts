@@ -9,6 +9,7 @@ import { parseSetFlag } from '../dapr/values.js';
 import { parseTargetVersion } from '../dapr/version-policy.js';
 import { usageError } from '../errors.js';
 import type { UpgradeOptions } from '../runbook/types.js';
+import { certWarnDaysFlag } from './cert-flags.js';
 
 /** What daprup may do beyond rolling restarts; `plan`, `upgrade` and `restart` share them. */
 export const reachFlags = {
@@ -28,7 +29,7 @@ export const upgradeFlags = {
   'allow-skip-minor': Flags.boolean({ description: 'safety override: allow skipping a minor version', default: false }),
   'allow-downgrade': Flags.boolean({ description: 'safety override: allow a downgrade', default: false }),
   'allow-prerelease': Flags.boolean({ description: 'safety override: allow a release candidate', default: false }),
-  'cert-warn-days': Flags.integer({ description: 'warn when a certificate expires within this many days', default: 30 }),
+  ...certWarnDaysFlag,
   ...reachFlags,
   strict: Flags.boolean({ description: 'fail verify when any daprd is out of reach (paused, OnDelete, bare Pods, running Jobs, other owners)', default: false }),
   'shared-chart': Flags.string({ description: 'chart Dapr Shared releases are upgraded with (their chart version is kept)', default: DEFAULT_SHARED_CHART }),
@@ -48,7 +49,7 @@ export function validateConcurrency(value: number): number {
   return value;
 }
 
-export function validateValueFlags(files: string[], sets: string[]): void {
+function validateValueFlags(files: string[], sets: string[]): void {
   for (const f of files) {
     if (!existsSync(f)) throw usageError(`The values file ${f} does not exist.`, 'Check the path given with -f/--values.');
     try {

@@ -1,4 +1,7 @@
-// Adapter for helm (3 and 4): typed methods that build argument arrays and parse `-o json`.
+// Adapter for helm (3 and 4): typed methods that build argument arrays and parse `-o json`, and what a chart
+// reference names by helm's own rules.
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { CommandRunner } from './runner.js';
 import type { KubeTarget } from './kubectl.js';
@@ -49,6 +52,35 @@ export interface RenderedRelease {
   manifest: string;
   /** The user-supplied values the new revision would record (after --reset-then-reuse-values, -f and --set). */
   config: Values;
+}
+
+/** What a chart reference (`--chart`) names, as `helm upgrade` and `helm pull` read it. */
+export type ChartRef =
+  /** `dapr/dapr`: a chart in the index of a configured repository (updated, searched, then pulled). */
+  | { kind: 'repo'; ref: string; repo: string }
+  /** `oci://ghcr.io/dapr/helm/dapr`: a chart in a registry, pulled by version. */
+  | { kind: 'oci'; ref: string }
+  /** `https://…/dapr-1.17.2.tgz`: one chart archive at a URL. */
+  | { kind: 'url'; ref: string }
+  /** `./dapr`, `/charts/dapr-1.17.2.tgz`: a chart directory or archive on this machine (helm cannot pull it). */
+  | { kind: 'path'; ref: string; archive: boolean }
+  /** Anything else (`dapr`, `a/b/c`): helm would look it up as a repository chart and fail. */
+  | { kind: 'unknown'; ref: string };
+
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * As helm tells them apart (LocateChart): `oci://` and other URLs by their scheme; a path that exists, or that
+ * starts with `.` or `/`, is a local chart even when it looks like `repo/chart`; then `repo/chart`.
+ */
+export function chartRef(ref: string): ChartRef {
+  if (ref.startsWith('oci://')) return { kind: 'oci', ref };
+  if (URL_SCHEME.test(ref)) return { kind: 'url', ref };
+  if (ref.startsWith('.') || isAbsolute(ref) || existsSync(ref)) {
+    return { kind: 'path', ref, archive: existsSync(ref) ? statSync(ref).isFile() : /\.(tgz|tar\.gz)$/.test(ref) };
+  }
+  const m = /^([^/]+)\/[^/]+$/.exec(ref);
+  return m ? { kind: 'repo', ref, repo: m[1]! } : { kind: 'unknown', ref };
 }
 
 // helm 4 dropped `list --all`; both majors take the states by name. Pending ones matter: they block upgrades.
@@ -148,23 +180,27 @@ export class Helm {
     await this.run(this.repoUpdateArgs(name));
   }
 
-  /** Every version of `repo/chart` the repository lists (release candidates included). */
-  async searchVersions(chartRef: string): Promise<ChartVersion[]> {
-    const { stdout } = await this.run(['search', 'repo', chartRef, '--versions', '--devel', '-o', 'json']);
-    return (JSON.parse(stdout) as ChartVersion[]).filter((c) => c.name === chartRef);
+  searchVersionsArgs(chart: string): string[] {
+    return ['search', 'repo', chart, '--versions', '--devel', '-o', 'json'];
   }
 
-  async showChart(chartRef: string, version: string): Promise<ChartMetadata> {
-    const { stdout } = await this.run(['show', 'chart', chartRef, '--version', version]);
+  /** Every version of `repo/chart` the repository lists (release candidates included). */
+  async searchVersions(chart: string): Promise<ChartVersion[]> {
+    const { stdout } = await this.run(this.searchVersionsArgs(chart));
+    return (JSON.parse(stdout) as ChartVersion[]).filter((c) => c.name === chart);
+  }
+
+  async showChart(chart: string, version: string): Promise<ChartMetadata> {
+    const { stdout } = await this.run(['show', 'chart', chart, '--version', version]);
     return parseYaml(stdout) as ChartMetadata;
   }
 
-  pullArgs(chartRef: string, version: string, destDir: string): string[] {
-    return ['pull', chartRef, '--version', version, '--untar', '--untardir', destDir];
+  pullArgs(chart: string, version: string, destDir: string): string[] {
+    return ['pull', chart, '--version', version, '--untar', '--untardir', destDir];
   }
 
-  async pull(chartRef: string, version: string, destDir: string): Promise<void> {
-    await this.run(this.pullArgs(chartRef, version, destDir));
+  async pull(chart: string, version: string, destDir: string): Promise<void> {
+    await this.run(this.pullArgs(chart, version, destDir));
   }
 
   /** Renders the chart locally; the output is multi-document YAML. */

@@ -100,7 +100,7 @@ export class Kubectl {
     return (await this.getOptional<K8sObject>('namespace', name))?.metadata.uid;
   }
 
-  private getArgs(resources: string | readonly string[], o: GetOptions): string[] {
+  getArgs(resources: string | readonly string[], o: GetOptions = {}): string[] {
     const args = ['get', ...(typeof resources === 'string' ? [resources] : resources), '-o', 'json'];
     if (o.allNamespaces) args.push('--all-namespaces');
     else if (o.namespace) args.push('--namespace', o.namespace);
@@ -109,6 +109,7 @@ export class Kubectl {
     return args;
   }
 
+  /** The whole command line of a `get`, as plans show it. */
   getArgv(resources: string | readonly string[], o: GetOptions = {}): string[] {
     return this.commandLine(...this.getArgs(resources, o));
   }
@@ -159,12 +160,14 @@ export class Kubectl {
     return stdout.trim() ? (JSON.parse(stdout) as T) : undefined;
   }
 
+  /** In one namespace, or (without one) in every namespace. */
+  canIArgs(verb: string, resource: string, namespace?: string): string[] {
+    return ['auth', 'can-i', verb, resource, ...(namespace ? ['--namespace', namespace] : ['--all-namespaces'])];
+  }
+
   async canI(verb: string, resource: string, namespace?: string): Promise<boolean> {
-    const args = ['auth', 'can-i', verb, resource];
-    if (namespace) args.push('--namespace', namespace);
-    else args.push('--all-namespaces');
     // can-i prints yes/no and exits 1 for "no".
-    const { stdout } = await this.read(args, { okExitCodes: [1] });
+    const { stdout } = await this.read(this.canIArgs(verb, resource, namespace), { okExitCodes: [1] });
     return stdout.trim() === 'yes';
   }
 
@@ -189,11 +192,15 @@ export class Kubectl {
   }
 
   async applyObject(obj: K8sObject): Promise<void> {
-    await this.runner.run(this.binary, this.argv('apply', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', '-'), { input: JSON.stringify(obj) });
+    await this.runner.run(this.binary, this.argv(...this.applyServerSideArgs('-')), { input: JSON.stringify(obj) });
+  }
+
+  deleteObjectArgs(kind: string, name: string, namespace: string): string[] {
+    return ['delete', kind, name, '--namespace', namespace, '--ignore-not-found'];
   }
 
   async deleteObject(kind: string, name: string, namespace: string): Promise<void> {
-    await this.runner.run(this.binary, this.argv('delete', kind, name, '--namespace', namespace, '--ignore-not-found'));
+    await this.runner.run(this.binary, this.argv(...this.deleteObjectArgs(kind, name, namespace)));
   }
 
   /**
@@ -227,10 +234,13 @@ export class Kubectl {
     await this.runner.run(this.binary, this.argv(...this.deleteStatefulSetArgs(name, namespace, timeout)));
   }
 
+  waitPodsGoneArgs(namespace: string, selector: string, timeout: string): string[] {
+    return ['wait', 'pods', '--for=delete', '--namespace', namespace, '--selector', selector, `--timeout=${timeout}`];
+  }
+
   /** Waits until no pod matching the selector is left (the deleted StatefulSet's pods). */
   async waitPodsGone(namespace: string, selector: string, timeout: string): Promise<void> {
-    const args = ['wait', 'pods', '--for=delete', '--namespace', namespace, '--selector', selector, `--timeout=${timeout}`];
-    await this.runner.run(this.binary, this.argv(...args));
+    await this.runner.run(this.binary, this.argv(...this.waitPodsGoneArgs(namespace, selector, timeout)));
   }
 
   rolloutRestartArgs(namespace: string, refs: readonly ResourceRef[]): string[] {

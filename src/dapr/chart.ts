@@ -17,6 +17,15 @@ export const CONTROL_PLANE: readonly ControlPlaneComponent[] = [
   { name: 'dapr-scheduler-server', kind: 'StatefulSet', component: 'scheduler' },
 ];
 
+/**
+ * A control-plane component's Deployment or StatefulSet: its name and kind, and its namespace when one is given (an
+ * app may reuse a name, or the kind: a DaemonSet called dapr-sentry is data plane).
+ */
+export function isControlPlaneWorkload(w: { kind: string; metadata: { name: string; namespace?: string } }, namespace?: string): boolean {
+  if (namespace !== undefined && w.metadata.namespace !== namespace) return false;
+  return CONTROL_PLANE.some((c) => c.name === w.metadata.name && c.kind === w.kind);
+}
+
 export const PART_OF_SELECTOR = 'app.kubernetes.io/part-of=dapr';
 export const TRUST_BUNDLE = 'dapr-trust-bundle';
 export const SYSTEM_CONFIGURATION = 'daprsystem';
@@ -39,7 +48,6 @@ export const DAPR_RESOURCES = ['components', 'configurations', 'subscriptions', 
 export const ANNOTATION_ENABLED = 'dapr.io/enabled';
 export const ANNOTATION_SIDECAR_IMAGE = 'dapr.io/sidecar-image';
 export const ANNOTATION_APP_ID = 'dapr.io/app-id';
-export const LABEL_SIDECAR_INJECTED = 'dapr.io/sidecar-injected';
 export const SIDECAR_CONTAINER = 'daprd';
 
 // Signs that a release belongs to a GitOps controller, which would undo or fight a manual upgrade.

@@ -313,3 +313,23 @@ export function decisionNote(w: DataPlaneWorkload, decision: RestartDecision, ve
       }
   }
 }
+
+/** A daprd group with what daprup does about it and why. */
+export interface WorkloadVerdict extends DataPlaneWorkload {
+  decision: RestartDecision;
+  note: string;
+}
+
+export function judgeDataPlane(workloads: readonly DataPlaneWorkload[], version: string, reach: ReachOptions = {}): WorkloadVerdict[] {
+  return workloads.map((w) => {
+    const decision = restartDecision(w, version, reach);
+    return { ...w, decision, note: decisionNote(w, decision, version) };
+  });
+}
+
+/** The groups daprup restarts to bring their daprd to `version`. */
+export const workloadsToRestart = (input: DataPlaneInput, version: string, reach: ReachOptions = {}) =>
+  judgeDataPlane(discoverDataPlane(input), version, reach).filter((w) => w.decision === 'restart');
+
+/** daprd that stays behind and that daprup does not replace (the run names them; --strict fails on them). */
+export const unreached = (verdicts: readonly WorkloadVerdict[]) => verdicts.filter((w) => w.decision === 'unreached');

@@ -1,21 +1,19 @@
 // Reads what is installed: the Helm release, the control plane, the trust bundle and the data plane.
 // Every probe here is read-only; plan, upgrade and status all start from it.
-import type { Helm, HelmRelease, HelmVersion, Values } from '../cluster/helm.js';
+import type { HelmRelease, HelmVersion, Values } from '../cluster/helm.js';
 import type { BatchObject, ConfigMap, K8sObject, Pod, Secret, Workload } from '../cluster/k8s-types.js';
 import type { Kubectl } from '../cluster/kubectl.js';
-import { CommandError } from '../cluster/runner.js';
+import type { CommandError } from '../cluster/runner.js';
+import type { Tools } from '../cluster/tools.js';
 import { DaprupError, ExitCode, refusal, usageError } from '../errors.js';
-import { CONTROL_PLANE, GITOPS_MARKERS, PART_OF_SELECTOR, SYSTEM_CONFIGURATION, TRUST_BUNDLE } from './chart.js';
+import { GITOPS_MARKERS, isControlPlaneWorkload, PART_OF_SELECTOR, SYSTEM_CONFIGURATION, TRUST_BUNDLE } from './chart.js';
 import { controlPlaneStatus, liveHighAvailability, type ComponentStatus } from './control-plane.js';
 import { discoverDataPlane, type DataPlaneWorkload } from './data-plane.js';
-import { hintFor } from './error-hints.js';
+import { explain, hintFor } from './error-hints.js';
 import { trustBundleFromCluster, type TrustBundle } from './trust-bundle.js';
 import { checkObjectsIn, CHECK_RESOURCES, readCheckObjects, type CheckObjects } from './check-objects.js';
 
-export interface Tools {
-  helm: Helm;
-  kubectl: Kubectl;
-}
+// Moved: `explain` to error-hints.ts, `Tools` to cluster/tools.ts. Re-exported until every importer uses the new place.
 
 export interface ReleaseFacts {
   name: string;
@@ -79,15 +77,7 @@ export function sharedReleasesOf(releases: readonly HelmRelease[], namespace?: s
     .map((r) => ({ name: r.name, namespace: r.namespace, chartVersion: SHARED_CHART.exec(r.chart)![1]!, revision: Number(r.revision), status: r.status }));
 }
 
-/** Turns a failing probe into one sentence and a hint. */
-export function explain(error: unknown, what: string): DaprupError {
-  if (error instanceof DaprupError) return error;
-  const text = error instanceof CommandError ? error.stderr || error.message : String(error);
-  const firstLine = text.trim().split('\n').find((l) => l.trim()) ?? 'unknown error';
-  return new DaprupError(`${what} failed: ${firstLine.replace(/^error: /i, '')}`, hintFor(text) ?? 'Run the command shown with --verbose by hand to see the whole output.', ExitCode.stepFailed);
-}
-
-export async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubectl: string; server: string }> {
+async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubectl: string; server: string }> {
   // Both at once; a helm failure is still the one reported first.
   const kubectlVersions = t.kubectl.versions();
   kubectlVersions.catch(() => undefined);
@@ -242,7 +232,7 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
     const cpPods = o.dataPlaneNamespace && o.dataPlaneNamespace !== ns
       ? await t.kubectl.list<Pod>('pods', { namespace: ns, selector: PART_OF_SELECTOR })
       : pods.filter((p) => p.metadata.namespace === ns);
-    const controlPlaneWorkloads = cpWorkloads.filter((w) => CONTROL_PLANE.some((c) => c.name === w.metadata.name && c.kind === w.kind));
+    const controlPlaneWorkloads = cpWorkloads.filter((w) => isControlPlaneWorkload(w, ns));
     const controlPlane = controlPlaneStatus(controlPlaneWorkloads, cpPods);
     const secret = objects.find((x) => x.kind === 'Secret') as Secret | undefined;
     const configMap = objects.find((x) => x.kind === 'ConfigMap') as ConfigMap | undefined;
@@ -253,7 +243,7 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
       clusterId,
       release,
       userValues,
-      workloads: workloads.filter((w) => !(w.metadata.namespace === ns && CONTROL_PLANE.some((c) => c.name === w.metadata.name))),
+      workloads: workloads.filter((w) => !isControlPlaneWorkload(w, ns)),
       jobs,
       sharedReleases: sharedReleasesOf(releases, o.dataPlaneNamespace),
       pods,

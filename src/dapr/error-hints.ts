@@ -1,5 +1,11 @@
-// The error fragments users hit during Dapr upgrades (facts §5), each answered with what to do.
-export const ERROR_HINTS: readonly { fragment: RegExp; hint: string }[] = [
+// Fragments of the errors helm, kubectl and the Kubernetes API print when a Dapr upgrade goes wrong, each
+// answered with what to do; and `explain`, which turns any failed command into one sentence and such a hint.
+// Every layer that runs helm or kubectl (discovery, the runbook, the run journal and its Lease) explains its
+// failures here, so this module depends on nothing above the adapters.
+import { CommandError } from '../cluster/runner.js';
+import { DaprupError, ExitCode } from '../errors.js';
+
+const ERROR_HINTS: readonly { fragment: RegExp; hint: string }[] = [
   { fragment: /updates to statefulset spec for fields other than/, hint: 'A StatefulSet field that cannot be patched changed (HA toggle or scheduler storage). Rerun daprup: its recreate-statefulsets step deletes the StatefulSet (background cascade) before the upgrade.' },
   { fragment: /another operation \(install\/upgrade\/rollback\) is in progress/, hint: 'The release is stuck in a pending state. Roll back to the last deployed revision: helm rollback <release> <revision> -n <namespace> (see helm history).' },
   { fragment: /unknown field "(sentryAddress|controlPlaneTrustDomain)"/, hint: 'The Dapr CRDs are older than the control plane, or a minor version was skipped. Apply the CRDs of the target chart (the apply-crds step) and upgrade one minor at a time.' },
@@ -17,4 +23,12 @@ export const ERROR_HINTS: readonly { fragment: RegExp; hint: string }[] = [
 
 export function hintFor(text: string): string | undefined {
   return ERROR_HINTS.find((h) => h.fragment.test(text))?.hint;
+}
+
+/** Turns a failing command into one sentence ("<what> failed: <first line of its error>") and a hint. */
+export function explain(error: unknown, what: string): DaprupError {
+  if (error instanceof DaprupError) return error;
+  const text = error instanceof CommandError ? error.stderr || error.message : String(error);
+  const firstLine = text.trim().split('\n').find((l) => l.trim()) ?? 'unknown error';
+  return new DaprupError(`${what} failed: ${firstLine.replace(/^error: /i, '')}`, hintFor(text) ?? 'Run the command shown with --verbose by hand to see the whole output.', ExitCode.stepFailed);
 }

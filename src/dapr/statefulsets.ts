@@ -3,6 +3,7 @@
 // other field (HA adds placement's raft-log volume claim; 1.14.3 resized the scheduler's), `helm upgrade`
 // fails with "updates to statefulset spec for fields other than ..." unless the StatefulSet is deleted first.
 import type { K8sObject, PersistentVolumeClaim, StorageClass, VolumeClaimTemplate, Workload } from '../cluster/k8s-types.js';
+import { sameQuantity } from './quantity.js';
 
 export interface StatefulSetRecreation {
   name: string;
@@ -46,22 +47,12 @@ function notesOnBoundClaims(live: Workload, target: Workload, claims: readonly P
   for (const t of target.spec.volumeClaimTemplates ?? []) {
     const l = live.spec.volumeClaimTemplates?.find((c) => c.metadata.name === t.metadata.name);
     const size = t.spec.resources?.requests?.storage;
-    if (!l || !size || quantityBytes(l.spec.resources?.requests?.storage) === quantityBytes(size)) continue;
-    const bound = boundClaims(claims, t.metadata.name, live.metadata.name, live.metadata.namespace ?? '').filter((c) => quantityBytes(claimSize(c)) !== quantityBytes(size));
+    if (!l || !size || sameQuantity(l.spec.resources?.requests?.storage, size)) continue;
+    const bound = boundClaims(claims, t.metadata.name, live.metadata.name, live.metadata.namespace ?? '').filter((c) => !sameQuantity(claimSize(c), size));
     if (!bound.length) continue;
     notes.push(`The bound claims keep their size: ${bound.map((c) => `${c.metadata.name} (${claimSize(c) ?? '?'})`).join(', ')}; only new replicas get ${size}. Grow them after the upgrade (${expansionNote(bound[0]!, classes)}): ${bound.map((c) => growClaimCommand(c, size)).join('; ')}`);
   }
   return notes;
-}
-
-const UNITS: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, '': 1 };
-
-/** Storage quantities compare by size: `1Gi` equals `1024Mi`. */
-export function quantityBytes(q: string | undefined): number | undefined {
-  if (q === undefined) return undefined;
-  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(String(q).trim());
-  if (!m || UNITS[m[2]!] === undefined) return Number.NaN;
-  return Number(m[1]) * UNITS[m[2]!]!;
 }
 
 function describeClaim(c: VolumeClaimTemplate): string {
@@ -79,7 +70,7 @@ function claimChanges(live: VolumeClaimTemplate[] = [], target: VolumeClaimTempl
       continue;
     }
     const [ls, ts] = [l.spec.resources?.requests?.storage, t.spec.resources?.requests?.storage];
-    if (quantityBytes(ls) !== quantityBytes(ts)) changes.push(`volumeClaimTemplates: ${name} storage ${ls} → ${ts}`);
+    if (!sameQuantity(ls, ts)) changes.push(`volumeClaimTemplates: ${name} storage ${ls} → ${ts}`);
     if ((l.spec.storageClassName ?? '') !== (t.spec.storageClassName ?? '')) {
       changes.push(`volumeClaimTemplates: ${name} storageClassName ${l.spec.storageClassName ?? '(default)'} → ${t.spec.storageClassName ?? '(default)'}`);
     }

@@ -13,7 +13,7 @@ const isObject = (v: unknown): v is Values => typeof v === 'object' && v !== nul
 const escapeSegment = (k: string) => k.replace(/\\/g, '\\\\').replace(/\./g, '\\.');
 
 /** `a.b\.c` → `['a', 'b.c']`: splits on the dots helm splits on, unescaping the others. */
-export function splitKey(path: string): string[] {
+function splitKey(path: string): string[] {
   const keys: string[] = [];
   let cur = '';
   for (let i = 0; i < path.length; i++) {
@@ -99,7 +99,7 @@ export function withoutTlsValues(values: Values): Values {
 }
 
 /** The value of one `--set key=value` as Helm would type it (enough for a plan's preview). */
-export function parseSetValue(raw: string): unknown {
+function parseSetValue(raw: string): unknown {
   if (raw === 'true' || raw === 'false') return raw === 'true';
   if (raw === 'null') return null;
   if (/^-?\d+$/.test(raw) && String(Number(raw)) === raw) return Number(raw);

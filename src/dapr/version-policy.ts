@@ -3,7 +3,7 @@
 import semver from 'semver';
 import { refusal, usageError } from '../errors.js';
 
-export const RECALLED = new Set(['1.14.3']);
+const RECALLED = new Set(['1.14.3']);
 
 export type VersionChange = 'none' | 'patch' | 'minor' | 'downgrade';
 

@@ -6,18 +6,19 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
-import type { ChartMetadata, HelmHistoryEntry } from '../cluster/helm.js';
+import { chartRef, type ChartMetadata, type HelmHistoryEntry } from '../cluster/helm.js';
 import type { K8sObject, Workload } from '../cluster/k8s-types.js';
-import { DAPR_REPO, TLS_VALUES } from '../dapr/chart.js';
-import { explain, inspectCluster, type ClusterFacts, type ReleaseFacts, type Tools } from '../dapr/discovery.js';
+import type { Tools } from '../cluster/tools.js';
+import { TLS_VALUES } from '../dapr/chart.js';
 import { keepLiveConversion, type CrdObject } from '../dapr/crds.js';
-import { hintFor } from '../dapr/error-hints.js';
+import { inspectCluster, type ClusterFacts, type ReleaseFacts } from '../dapr/discovery.js';
+import { explain, hintFor } from '../dapr/error-hints.js';
 import { checkTrustBundle, type TrustBundle } from '../dapr/trust-bundle.js';
 import { haAfterUpgrade, readUserOverrides, tagAfterUpgrade, userBringsTrustBundle } from '../dapr/upgrade-values.js';
 import { getPath, withoutTlsValues } from '../dapr/values.js';
 import { evaluateVersionPolicy, type PolicyVerdict } from '../dapr/version-policy.js';
 import { DaprupError, ExitCode, refusal } from '../errors.js';
-import { crdsToApplyDir } from './steps/chart.js';
+import { crdsToApplyDir, fetchableChart, fetchTargetChart, untarredChart } from './steps/chart.js';
 import { dryRunValuesFile, hasResetThenReuse, helmUpgradeArgs } from './steps/helm-upgrade.js';
 import type { RunContext, UpgradeOptions } from './types.js';
 
@@ -31,6 +32,7 @@ export interface PrepareOptions {
 }
 
 export async function prepareRun(tools: Tools, options: UpgradeOptions, p: PrepareOptions): Promise<RunContext> {
+  fetchableChart(options.chart); // a --chart daprup cannot fetch is refused before the cluster is read
   let facts = await inspectCluster(tools, { release: options.release, namespace: options.namespace, withCheckObjects: true });
   if (facts.release.status.startsWith('pending-')) {
     await recoverPendingRelease(tools, facts.release, options.timeout, p);
@@ -142,76 +144,27 @@ export async function recoverPendingRelease(tools: Tools, release: { name: strin
   }
 }
 
-/** A chart given as a directory (`--chart ./dapr`) rather than a repository or OCI reference. */
-export const isChartDirectory = (chart: string) => chart.startsWith('.') || chart.startsWith('/') || existsSync(join(chart, 'Chart.yaml'));
-
 /**
  * The chart the release runs, pulled beside the target for the values diff; undefined where it cannot be
- * (a chart directory, a version gone from the repository): the plan then compares the user's values only.
+ * (a local chart or a URL names one version only, a version gone from the repository): the plan then compares
+ * the user's values only.
  */
 export async function pullInstalledChart(ctx: RunContext): Promise<string | undefined> {
-  const { chart } = ctx.options;
+  const ref = chartRef(ctx.options.chart);
   const version = ctx.installedChartVersion;
-  if (isChartDirectory(chart)) return undefined;
+  if (ref.kind !== 'repo' && ref.kind !== 'oci') return undefined;
   const dest = join(ctx.workDir, 'installed-chart');
-  const dir = join(dest, chart.split('/').at(-1)!);
-  if (existsSync(join(dir, 'Chart.yaml')) && (parseYaml(await readFile(join(dir, 'Chart.yaml'), 'utf8')) as ChartMetadata).version === version) return dir;
+  const pulled = await untarredChart(dest);
+  if (pulled && (parseYaml(await readFile(join(pulled, 'Chart.yaml'), 'utf8')) as ChartMetadata).version === version) return pulled;
   await rm(dest, { recursive: true, force: true });
   await mkdir(dest, { recursive: true, mode: 0o700 });
   try {
-    await ctx.tools.helm.pull(chart, version, dest);
+    await ctx.tools.helm.pull(ref.ref, version, dest);
   } catch {
     return undefined;
   }
-  return existsSync(join(dir, 'Chart.yaml')) ? dir : undefined;
+  return untarredChart(dest);
 }
-
-/** The repository behind `repo/chart`: added when it is Dapr's public one, refused otherwise. */
-async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string): Promise<{ chartDir: string; meta: ChartMetadata; chartVersions?: string[] }> {
-  const { helm } = tools;
-  const chartDir = join(workDir, 'chart');
-  const pulledDir = join(chartDir, o.chart.split('/').at(-1)!);
-  if (existsSync(join(pulledDir, 'Chart.yaml'))) {
-    const meta = parseYaml(await readFile(join(pulledDir, 'Chart.yaml'), 'utf8')) as ChartMetadata;
-    if (meta.version === o.target) return { chartDir: pulledDir, meta };
-  }
-  let chartVersions: string[] | undefined;
-  const isRepoRef = !o.chart.startsWith('oci://') && !isChartDirectory(o.chart) && o.chart.includes('/');
-  if (isRepoRef) {
-    const repoName = o.chart.split('/')[0]!;
-    // Usually the repository is configured: update it at once; only when that fails, see whether it is there.
-    await helm.repoUpdate(repoName).catch(async (updateError: unknown) => {
-      const repos = await helm.repoList();
-      if (repos.some((r) => r.name === repoName)) throw explain(updateError, `Updating Helm repository ${repoName}`);
-      if (repoName !== DAPR_REPO.name) throw refusal(`Helm repository "${repoName}" is not configured.`, `Add it with helm repo add ${repoName} <url>, or pass --chart dapr/dapr.`);
-      await helm.repoAdd(DAPR_REPO.name, DAPR_REPO.url).catch((e: unknown) => { throw explain(e, `Adding the Dapr chart repository ${DAPR_REPO.url}`); });
-      await helm.repoUpdate(repoName).catch((e: unknown) => { throw explain(e, `Updating Helm repository ${repoName}`); });
-    });
-    const versions = await helm.searchVersions(o.chart);
-    chartVersions = versions.map((v) => v.version);
-    const found = versions.find((v) => v.version === o.target);
-    if (!found) {
-      const sameMinor = versions.filter((v) => v.version.startsWith(o.target.split('.').slice(0, 2).join('.') + '.')).slice(0, 3).map((v) => v.version);
-      const latest = sameMinor.length ? sameMinor : versions.slice(0, 3).map((v) => v.version);
-      throw refusal(`Chart ${o.chart} has no version ${o.target}.`, latest.length ? `Available versions include ${latest.join(', ')} (helm search repo ${o.chart} --versions).` : `helm search repo ${o.chart} --versions lists none: check the repository.`);
-    }
-  }
-  await mkdir(chartDir, { recursive: true, mode: 0o700 });
-  try {
-    await helm.pull(o.chart, o.target, chartDir);
-  } catch (e) {
-    throw explain(e, `Pulling chart ${o.chart} ${o.target}`);
-  }
-  const entries = await readdir(chartDir);
-  const dir = join(chartDir, entries.find((e) => existsSync(join(chartDir, e, 'Chart.yaml'))) ?? '');
-  const meta = parseYaml(await readFile(join(dir, 'Chart.yaml'), 'utf8')) as ChartMetadata;
-  const appVersion = String(meta.appVersion ?? '').replace(/^v/, '');
-  if (appVersion !== o.target) {
-    throw refusal(`Chart ${o.chart} ${o.target} runs Dapr ${appVersion || '(no APP VERSION)'}, not ${o.target}.`, 'Pick the chart version whose APP VERSION is the runtime you want (helm search repo dapr/dapr --versions).');
-  }
-  return { chartDir: dir, meta, chartVersions };
-}
-
 
 /** The target chart's CRDs as daprup will apply them, and which of them are new or change (a server-side dry-run diff). */
 async function prepareCrds(ctx: RunContext): Promise<Pick<RunContext, 'crdFiles' | 'crds'>> {

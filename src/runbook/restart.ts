@@ -9,8 +9,8 @@
 import { podReady, type Pod, type Workload } from '../cluster/k8s-types.js';
 import type { Kubectl } from '../cluster/kubectl.js';
 import { podsBehind, RESTARTED_AT, type DataPlaneWorkload } from '../dapr/data-plane.js';
-import { explain } from '../dapr/discovery.js';
-import type { Journal } from '../state/journal.js';
+import { explain } from '../dapr/error-hints.js';
+import type { Journal, RestartRecord } from '../state/journal.js';
 
 export interface RestartOptions {
   concurrency: number;
@@ -101,122 +101,157 @@ async function replacePods(kubectl: Kubectl, w: DataPlaneWorkload, o: RestartOpt
   }
 }
 
-export async function restartWorkloads(kubectl: Kubectl, workloads: readonly DataPlaneWorkload[], o: RestartOptions): Promise<RestartOutcome> {
-  const outcome: RestartOutcome = { restarted: [], resumed: [], skipped: [] };
-  const journal = o.journal;
-  const ordered = [...workloads].sort((a, b) => a.key.localeCompare(b.key));
-  const queue: DataPlaneWorkload[] = [];
-  for (const w of ordered) {
-    const rec = journal?.data.restarts[w.key];
-    if (rec?.status === 'done') outcome.skipped.push(w.key);
-    else queue.push(w);
+/** The journal records of workloads about to be (or just) restarted, with their template's restartedAt before it. */
+const restartRecords = (ws: readonly DataPlaneWorkload[], status: RestartRecord['status']): Record<string, RestartRecord> =>
+  Object.fromEntries(ws.map((w) => [w.key, { status, before: w.restartedAt }]));
+
+/**
+ * One restartWorkloads call: a window of `concurrency` slots over a queue of workloads. A slot is held from the
+ * moment a workload is taken for a restart until its rollout is seen finishing; the first failure closes the window
+ * (nothing new starts) and the window ends when nothing it started is still running.
+ */
+class RestartWindow {
+  private readonly outcome: RestartOutcome = { restarted: [], resumed: [], skipped: [] };
+  private readonly journal?: Journal;
+  /** What still waits for a slot, in key order. */
+  private readonly queue: DataPlaneWorkload[] = [];
+  private readonly total: number;
+  private readonly concurrency: number;
+  /** Progress is reported as often as waves reported it: every `concurrency` rollouts, and the last. */
+  private readonly reportEvery: number;
+  /** Slots taken: workloads being restarted or waited for. */
+  private active = 0;
+  private rolledOut = 0;
+  /** A restart call is being made: slots freed meanwhile wait to join the next one. */
+  private starting = false;
+  /** The first failure; undefined while all goes well. */
+  private failure: unknown;
+  /** Restart calls, rollout waits and gathering pauses in flight: the window ends when none is left. */
+  private readonly running = new Set<Promise<void>>();
+  private settle!: () => void;
+  private readonly finished = new Promise<void>((resolve) => (this.settle = resolve));
+
+  constructor(private readonly kubectl: Kubectl, workloads: readonly DataPlaneWorkload[], private readonly o: RestartOptions) {
+    this.journal = o.journal;
+    for (const w of [...workloads].sort((a, b) => a.key.localeCompare(b.key))) {
+      if (this.journal?.data.restarts[w.key]?.status === 'done') this.outcome.skipped.push(w.key);
+      else this.queue.push(w);
+    }
+    this.total = this.queue.length;
+    this.concurrency = Math.max(1, o.concurrency);
+    this.reportEvery = Math.min(this.concurrency, Math.max(1, this.total));
   }
-  const total = queue.length;
-  const concurrency = Math.max(1, o.concurrency);
-  // Progress as often as waves reported it: every `concurrency` rollouts, and the last.
-  const every = Math.min(concurrency, Math.max(1, total));
-  let active = 0;
-  let rolledOut = 0;
-  let starting = false;
-  let failure: unknown;
-  const running = new Set<Promise<void>>();
-  let settle!: () => void;
-  const finished = new Promise<void>((resolve) => (settle = resolve));
 
-  const track = (p: Promise<void>) => {
-    running.add(p);
+  async run(): Promise<RestartOutcome> {
+    if (!this.queue.length) return this.outcome;
+    this.fill(false);
+    await this.finished;
+    // The first failure stops new restarts; rollouts already started were waited for (and journaled) first.
+    if (this.failed) throw this.failure;
+    return this.outcome;
+  }
+
+  private get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  private fail(e: unknown): void {
+    this.failure ??= e;
+  }
+
+  private track(p: Promise<void>): void {
+    this.running.add(p);
     void p.finally(() => {
-      running.delete(p);
-      if (!running.size && (failure !== undefined || (!queue.length && !active))) settle();
+      this.running.delete(p);
+      if (!this.running.size && (this.failed || (!this.queue.length && !this.active))) this.settle();
     });
-  };
-
-  /** The rollout of one restarted (or resumed) workload; frees its slot when done. */
-  const waitFor = (w: DataPlaneWorkload) => track((async () => {
-    try {
-      const wait = byPods(w) ? replacePods(kubectl, w, o) : w.kind === 'Rollout' ? waitRolloutRestarted(kubectl, w, o.timeout) : kubectl.rolloutStatus(w.namespace, ref(w), o.timeout);
-      await wait.catch((e: unknown) => { throw explain(e, `Waiting for ${w.namespace}/${ref(w)}`); });
-      if (journal) await journal.setRestart(w.key, { status: 'done', before: journal.data.restarts[w.key]?.before });
-      rolledOut++;
-      if (rolledOut % every === 0 || rolledOut === total) o.report(`${rolledOut}/${total} workloads rolled out`);
-    } catch (e) {
-      failure ??= e;
-    } finally {
-      active--;
-      fill();
-    }
-  })());
-
-  /** Takes every free slot's worth of queued workloads; their restarts go in one call per namespace. */
-  const start = async (batch: DataPlaneWorkload[]) => {
-    const toRestart: DataPlaneWorkload[] = [];
-    for (const w of batch) {
-      const rec = journal?.data.restarts[w.key];
-      if (byPods(w)) {
-        // Replaced pod by pod in its wait: what is already at the target is not touched again on resume.
-        if (journal) await journal.setRestart(w.key, { status: 'restarted' });
-        (rec ? outcome.resumed : outcome.restarted).push(w.key);
-        waitFor(w);
-      } else if (rec?.status === 'restarted' || (rec?.status === 'restarting' && (await restartHappened(kubectl, w, rec.before)))) {
-        outcome.resumed.push(w.key);
-        waitFor(w);
-      } else {
-        toRestart.push(w);
-      }
-    }
-    if (!toRestart.length) return;
-    if (journal) {
-      for (const w of toRestart) journal.data.restarts[w.key] = { status: 'restarting', before: w.restartedAt };
-      await journal.saveProgress();
-    }
-    await Promise.all([...byNamespace(toRestart)].flatMap(([ns, all]) => [all.filter((w) => w.kind !== 'Rollout'), all.filter((w) => w.kind === 'Rollout')].filter((ws) => ws.length).map(async (ws) => {
-      try {
-        if (ws[0]!.kind === 'Rollout') await kubectl.restartRollout(ns, ws.map((w) => w.name), nowRfc3339());
-        else await kubectl.rolloutRestart(ns, ws.map(ref));
-      } catch (e) {
-        // Not restarted: their slots are free again, and nothing waits for them.
-        failure ??= explain(e, `Restarting workloads in ${ns}`);
-        active -= ws.length;
-        return;
-      }
-      if (journal) {
-        for (const w of ws) journal.data.restarts[w.key] = { status: 'restarted', before: w.restartedAt };
-        await journal.saveProgress();
-      }
-      o.report(`restarted ${ws.map(ref).join(', ')} in ${ns}`);
-      outcome.restarted.push(...ws.map((w) => w.key));
-      for (const w of ws) waitFor(w);
-    })));
-  };
+  }
 
   /**
    * Starts queued workloads into free slots; one restart call at a time, so slots freed meanwhile batch up.
    * Rollouts started together finish within moments of each other: a slot that frees while others still run
    * waits GATHER_MS for its neighbours, so they restart in one call instead of one call each.
    */
-  function fill(gather = true): void {
-    if (starting || failure !== undefined || !queue.length || active >= concurrency) return;
-    starting = true;
+  private fill(gather = true): void {
+    if (this.starting || this.failed || !this.queue.length || this.active >= this.concurrency) return;
+    this.starting = true;
     const go = () => {
-      if (failure !== undefined) {
-        starting = false;
+      if (this.failed) {
+        this.starting = false;
         return;
       }
-      const batch = queue.splice(0, concurrency - active);
-      active += batch.length;
-      track(start(batch).catch((e: unknown) => { failure ??= e; }).finally(() => {
-        starting = false;
-        fill();
+      const batch = this.queue.splice(0, this.concurrency - this.active);
+      this.active += batch.length;
+      this.track(this.start(batch).catch((e: unknown) => this.fail(e)).finally(() => {
+        this.starting = false;
+        this.fill();
       }));
     };
-    if (gather && active > 0) track(new Promise<void>((r) => setTimeout(r, GATHER_MS)).then(go));
+    if (gather && this.active > 0) this.track(new Promise<void>((r) => setTimeout(r, GATHER_MS)).then(go));
     else go();
   }
 
-  if (!queue.length) return outcome;
-  fill(false);
-  await finished;
-  // The first failure stops new restarts; rollouts already started were waited for (and journaled) first.
-  if (failure !== undefined) throw failure;
-  return outcome;
+  /** Takes every free slot's worth of queued workloads; their restarts go in one call per namespace. */
+  private async start(batch: readonly DataPlaneWorkload[]): Promise<void> {
+    const journal = this.journal;
+    const toRestart: DataPlaneWorkload[] = [];
+    for (const w of batch) {
+      const rec = journal?.data.restarts[w.key];
+      if (byPods(w)) {
+        // Replaced pod by pod in its wait: what is already at the target is not touched again on resume.
+        if (journal) await journal.markRestarts({ [w.key]: { status: 'restarted' } });
+        (rec ? this.outcome.resumed : this.outcome.restarted).push(w.key);
+        this.waitFor(w);
+      } else if (rec?.status === 'restarted' || (rec?.status === 'restarting' && (await restartHappened(this.kubectl, w, rec.before)))) {
+        this.outcome.resumed.push(w.key);
+        this.waitFor(w);
+      } else {
+        toRestart.push(w);
+      }
+    }
+    if (!toRestart.length) return;
+    if (journal) await journal.markRestarts(restartRecords(toRestart, 'restarting'));
+    await Promise.all([...byNamespace(toRestart)].flatMap(([ns, all]) =>
+      [all.filter((w) => w.kind !== 'Rollout'), all.filter((w) => w.kind === 'Rollout')].filter((ws) => ws.length).map((ws) => this.restart(ns, ws))));
+  }
+
+  /** One restart call for workloads of one namespace and kind; each is waited for once it went through. */
+  private async restart(ns: string, ws: readonly DataPlaneWorkload[]): Promise<void> {
+    try {
+      if (ws[0]!.kind === 'Rollout') await this.kubectl.restartRollout(ns, ws.map((w) => w.name), nowRfc3339());
+      else await this.kubectl.rolloutRestart(ns, ws.map(ref));
+    } catch (e) {
+      // Not restarted: their slots are free again, and nothing waits for them.
+      this.fail(explain(e, `Restarting workloads in ${ns}`));
+      this.active -= ws.length;
+      return;
+    }
+    if (this.journal) await this.journal.markRestarts(restartRecords(ws, 'restarted'));
+    this.o.report(`restarted ${ws.map(ref).join(', ')} in ${ns}`);
+    this.outcome.restarted.push(...ws.map((w) => w.key));
+    for (const w of ws) this.waitFor(w);
+  }
+
+  /** The rollout of one restarted (or resumed) workload; frees its slot when done. */
+  private waitFor(w: DataPlaneWorkload): void {
+    this.track((async () => {
+      try {
+        const wait = byPods(w) ? replacePods(this.kubectl, w, this.o) : w.kind === 'Rollout' ? waitRolloutRestarted(this.kubectl, w, this.o.timeout) : this.kubectl.rolloutStatus(w.namespace, ref(w), this.o.timeout);
+        await wait.catch((e: unknown) => { throw explain(e, `Waiting for ${w.namespace}/${ref(w)}`); });
+        if (this.journal) await this.journal.markRestarts({ [w.key]: { status: 'done', before: this.journal.data.restarts[w.key]?.before } });
+        this.rolledOut++;
+        if (this.rolledOut % this.reportEvery === 0 || this.rolledOut === this.total) this.o.report(`${this.rolledOut}/${this.total} workloads rolled out`);
+      } catch (e) {
+        this.fail(e);
+      } finally {
+        this.active--;
+        this.fill();
+      }
+    })());
+  }
+}
+
+/** Restarts `workloads`, `o.concurrency` at a time; the first failure is thrown once what started has finished. */
+export async function restartWorkloads(kubectl: Kubectl, workloads: readonly DataPlaneWorkload[], o: RestartOptions): Promise<RestartOutcome> {
+  return new RestartWindow(kubectl, workloads, o).run();
 }

@@ -23,3 +23,6 @@ export const RUNBOOK: readonly Step[] = [
   upgradeDaprShared,
   verify,
 ];
+
+/** The runbook's step ids in order: what an upgrade's journal records (JournalStore takes them from here). */
+export const STEP_IDS: readonly Step['id'][] = RUNBOOK.map((s) => s.id);

@@ -3,9 +3,27 @@
 import type { CheckObjects } from '../dapr/check-objects.js';
 import type { ChartMetadata, Values } from '../cluster/helm.js';
 import type { Workload } from '../cluster/k8s-types.js';
-import type { ClusterFacts, Tools } from '../dapr/discovery.js';
+import type { Tools } from '../cluster/tools.js';
+import type { ClusterFacts } from '../dapr/discovery.js';
 import type { PolicyOverrides, PolicyVerdict } from '../dapr/version-policy.js';
-import type { Journal, StepId } from '../state/journal.js';
+import type { Journal } from '../state/journal.js';
+
+/**
+ * The upgrade runbook's step ids, checked against RUNBOOK (runbook.ts derives STEP_IDS from it) in
+ * test/unit/execute.test.ts. The journal keeps any run's step ids as its caller gives them.
+ */
+export type StepId =
+  | 'preflight'
+  | 'export-trust-bundle'
+  | 'backup'
+  | 'check-chart'
+  | 'apply-crds'
+  | 'recreate-statefulsets'
+  | 'helm-upgrade'
+  | 'wait-control-plane'
+  | 'restart-data-plane'
+  | 'upgrade-dapr-shared'
+  | 'verify';
 
 export interface UpgradeOptions {
   target: string;
@@ -73,6 +91,7 @@ export interface RunContext {
 export interface StepPlan {
   /** What the step will do, in one line; when `skip` is set, why it has nothing to do. */
   summary: string;
+  /** Each call the step makes, as the apply makes it: built by the adapter's own argument builder, never by hand. */
   commands: string[][];
   destructive: boolean;
   skip?: string;

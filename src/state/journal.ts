@@ -15,22 +15,6 @@ import { processAlive } from './process.js';
 
 export const JOURNAL_SCHEMA = 1;
 
-
-export const STEP_IDS = [
-  'preflight',
-  'export-trust-bundle',
-  'backup',
-  'check-chart',
-  'apply-crds',
-  'recreate-statefulsets',
-  'helm-upgrade',
-  'wait-control-plane',
-  'restart-data-plane',
-  'upgrade-dapr-shared',
-  'verify',
-] as const;
-export type StepId = (typeof STEP_IDS)[number];
-
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
 export interface StepRecord {
@@ -72,7 +56,7 @@ export interface JournalData {
   createdAt: string;
   updatedAt: string;
   status: 'running' | 'done' | 'failed' | 'abandoned';
-  /** The run's steps in order: the upgrade's (STEP_IDS), or a rotation's phases. */
+  /** The run's steps in order: the upgrade runbook's, or a rotation's phases. */
   steps: Record<string, StepRecord>;
   restarts: Record<string, RestartRecord>;
   trustBundleChecksums?: Record<string, string>;
@@ -88,19 +72,27 @@ export interface NewJournal {
   planHash: string;
   startRevision: number;
   namespaceUid?: string;
-  /** Step ids in order (default the upgrade's). */
+  /** Step ids in order (default the upgrade's, as the store was given them). */
   steps?: readonly string[];
   rotation?: RotationRecord;
 }
 
-/** Steps added to the upgrade since a journal was written have simply not run yet. */
-function withAllSteps(data: JournalData): JournalData {
-  if ((data.kind ?? 'upgrade') === 'upgrade' && data.steps) for (const id of STEP_IDS) data.steps[id] ??= { status: 'pending' };
+/** Read-only all the way down (JournalData holds plain JSON: records, strings, numbers). */
+type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+/**
+ * A journal's data to read; it changes only through Journal's methods, each of which writes it. (trustBundleChecksums
+ * stays assignable until src/runbook/steps/trust-bundle.ts calls setTrustBundleChecksums instead.)
+ */
+export type JournalView = DeepReadonly<JournalData>;
+
+/** Steps added to the upgrade since a journal was written have simply not run yet (appended, pending). */
+function withAllSteps(data: JournalData, upgradeSteps: readonly string[]): JournalData {
+  if ((data.kind ?? 'upgrade') === 'upgrade' && data.steps) for (const id of upgradeSteps) data.steps[id] ??= { status: 'pending' };
   return data;
 }
 
 /** The step a run stopped at: the first not done or skipped, in the journal's own order. */
-export const stoppedAt = (data: JournalData): string | undefined => Object.entries(data.steps).find(([, r]) => r.status !== 'done' && r.status !== 'skipped')?.[0];
+export const stoppedAt = (data: Pick<JournalView, 'steps'>): string | undefined => Object.entries(data.steps).find(([, r]) => r.status !== 'done' && r.status !== 'skipped')?.[0];
 
 export interface JournalKey {
   clusterId: string;
@@ -111,7 +103,8 @@ export interface JournalKey {
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
 
 export class JournalStore {
-  constructor(readonly stateDir: string) {}
+  /** `upgradeSteps`: the upgrade runbook's step ids in order, for new upgrade journals and to complete older ones. */
+  constructor(readonly stateDir: string, private readonly upgradeSteps: readonly string[]) {}
 
   dir(key: JournalKey): string {
     return join(this.stateDir, safe(key.clusterId), safe(key.namespace), safe(key.release));
@@ -141,7 +134,12 @@ export class JournalStore {
     if (data.clusterId !== key.clusterId) {
       throw refusal(`The run journal ${this.file(key)} belongs to another cluster (${data.clusterId}).`, 'Check --kube-context; move the file aside if it was copied by mistake.');
     }
-    return withAllSteps(data);
+    return withAllSteps(data, this.upgradeSteps);
+  }
+
+  /** The copy of `key`'s journal in the cluster, read with the same steps as the local one. */
+  inCluster(kubectl: Kubectl, key: JournalKey): ClusterJournal {
+    return new ClusterJournal(kubectl, key, this.upgradeSteps);
   }
 
   /** Takes the local lock for this release; a second daprup on this machine is refused. */
@@ -184,26 +182,34 @@ export class JournalStore {
     return join(this.dir(key), 'runs', runId);
   }
 
-  create(key: JournalKey, o: NewJournal): Journal {
+  /** A new run's journal, not yet written; `mirror`: its copy in the cluster, written with it. */
+  create(key: JournalKey, o: NewJournal, mirror?: ClusterJournal): Journal {
     const now = new Date().toISOString();
-    const steps = Object.fromEntries((o.steps ?? STEP_IDS).map((id) => [id, { status: 'pending' }])) as Record<string, StepRecord>;
+    const steps = Object.fromEntries((o.steps ?? this.upgradeSteps).map((id) => [id, { status: 'pending' }])) as Record<string, StepRecord>;
     const { steps: _ids, ...rest } = o;
     const data: JournalData = {
       schemaVersion: JOURNAL_SCHEMA, ...rest, kind: o.kind ?? 'upgrade', ...key, createdAt: now, updatedAt: now,
       status: 'running', steps, restarts: {}, runDir: this.runDir(key, o.runId),
     };
-    return new Journal(this.file(key), data);
+    return new Journal(this.file(key), data, mirror);
   }
 
   /** Opens a journal read here or from the cluster; its run directory is always a local one. */
-  open(key: JournalKey, data: JournalData): Journal {
-    return new Journal(this.file(key), { ...data, runDir: this.runDir(key, data.runId) });
+  open(key: JournalKey, data: JournalData, mirror?: ClusterJournal): Journal {
+    return new Journal(this.file(key), { ...data, runDir: this.runDir(key, data.runId) }, mirror);
   }
 }
 
 /** The journal's copy in the cluster: a ConfigMap beside the release, so a run resumes from any machine. */
 export class ClusterJournal {
-  constructor(private readonly kubectl: Kubectl, readonly namespace: string, readonly release: string) {}
+  readonly namespace: string;
+  readonly release: string;
+
+  /** Made by JournalStore.inCluster, which knows the upgrade's steps. */
+  constructor(private readonly kubectl: Kubectl, where: Pick<JournalKey, 'namespace' | 'release'>, private readonly upgradeSteps: readonly string[]) {
+    this.namespace = where.namespace;
+    this.release = where.release;
+  }
 
   get name(): string {
     return `daprup-run-${this.release}`;
@@ -214,13 +220,13 @@ export class ClusterJournal {
     const text = cm?.data?.['journal.json'];
     if (!text) return undefined;
     try {
-      return withAllSteps(JSON.parse(text) as JournalData);
+      return withAllSteps(JSON.parse(text) as JournalData, this.upgradeSteps);
     } catch {
       throw refusal(`The run journal in ConfigMap ${this.name} (${this.namespace}) is corrupted.`, `Delete it (kubectl delete configmap ${this.name} -n ${this.namespace}) after checking \`daprup status\`.`);
     }
   }
 
-  async write(data: JournalData): Promise<void> {
+  async write(data: JournalView): Promise<void> {
     await this.kubectl.applyObject({
       apiVersion: 'v1', kind: 'ConfigMap',
       metadata: {
@@ -237,24 +243,29 @@ export class ClusterJournal {
 const MIRROR_EVERY_MS = 2_000;
 
 export class Journal {
-  mirror?: ClusterJournal;
   private lastMirror = 0;
   private mirrorStale = false;
 
-  constructor(readonly path: string, readonly data: JournalData) {}
+  /** `mirror`: the journal's copy in the cluster, written with the local file (see save). */
+  constructor(readonly path: string, private readonly record: JournalData, private readonly mirror?: ClusterJournal) {}
+
+  /** What the run has done; it changes only through the methods below, each of which writes it. */
+  get data(): JournalView {
+    return this.record;
+  }
 
   /** Writes the local file, and the cluster copy (always when `force`, else at most every 2 s). */
   async save(force = true): Promise<void> {
-    this.data.updatedAt = new Date().toISOString();
+    this.record.updatedAt = new Date().toISOString();
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.path, JSON.stringify(this.data, null, 2) + '\n', { mode: 0o600 });
+    await writeFileAtomic(this.path, JSON.stringify(this.record, null, 2) + '\n', { mode: 0o600 });
     if (!this.mirror) return;
     if (!force && !this.mirrorStale && Date.now() - this.lastMirror < MIRROR_EVERY_MS) {
       this.mirrorStale = true;
       return;
     }
     try {
-      await this.mirror.write(this.data);
+      await this.mirror.write(this.record);
       this.lastMirror = Date.now();
       this.mirrorStale = false;
     } catch {
@@ -264,17 +275,21 @@ export class Journal {
   }
 
   /** Progress inside a step (restarts): local at once, cluster coalesced. */
-  async saveProgress(): Promise<void> {
+  private async saveProgress(): Promise<void> {
     await this.save(false);
   }
 
-  step(id: string): StepRecord {
-    return (this.data.steps[id] ??= { status: 'pending' });
+  private stepRecord(id: string): StepRecord {
+    return (this.record.steps[id] ??= { status: 'pending' });
+  }
+
+  step(id: string): Readonly<StepRecord> {
+    return this.stepRecord(id);
   }
 
   async setStep(id: string, status: StepStatus, error?: string): Promise<void> {
     const now = new Date().toISOString();
-    const rec = this.step(id);
+    const rec = this.stepRecord(id);
     rec.status = status;
     if (status === 'running') rec.startedAt = now;
     else rec.finishedAt = now;
@@ -283,13 +298,33 @@ export class Journal {
     await this.save();
   }
 
-  async setRestart(key: string, record: RestartRecord): Promise<void> {
-    this.data.restarts[key] = record;
+  /** The run goes on after an interruption or a failure: running again, written here and in the cluster. */
+  async resume(): Promise<void> {
+    this.record.status = 'running';
+    await this.save();
+  }
+
+  /** Restart progress of workloads (by key), recorded together and written as progress. */
+  async markRestarts(records: Readonly<Record<string, RestartRecord>>): Promise<void> {
+    Object.assign(this.record.restarts, records);
     await this.saveProgress();
   }
 
+  /** When a rotation phase's trust bundle went live: pods created before then still need a restart. */
+  async setPhaseApplied(phaseId: string, at: string): Promise<void> {
+    if (!this.record.rotation) throw new Error(`run ${this.record.runId} is not a trust-bundle rotation`);
+    this.record.rotation.appliedAt[phaseId] = at;
+    await this.save();
+  }
+
+  /** The checksums of the exported trust bundle files, to notice a regenerated bundle later. */
+  async setTrustBundleChecksums(checksums: Record<string, string>): Promise<void> {
+    this.record.trustBundleChecksums = checksums;
+    await this.save();
+  }
+
   async finish(status: JournalData['status']): Promise<void> {
-    this.data.status = status;
+    this.record.status = status;
     await this.save();
   }
 }

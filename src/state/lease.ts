@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type { K8sObject } from '../cluster/k8s-types.js';
 import type { Kubectl } from '../cluster/kubectl.js';
-import { explain } from '../dapr/discovery.js';
+import { explain } from '../dapr/error-hints.js';
 import { refusal } from '../errors.js';
 import { processAlive } from './process.js';
 

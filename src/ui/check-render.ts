@@ -3,7 +3,7 @@
 import type { CheckReport } from '../check.js';
 import { CHECK_GROUPS, type CheckResult, type CheckSeverity } from '../dapr/checks/types.js';
 
-export const CHECK_MARKS: Record<CheckSeverity, string> = { ok: '✔', warning: '⚠', failure: '✖', info: 'ℹ' };
+const CHECK_MARKS: Record<CheckSeverity, string> = { ok: '✔', warning: '⚠', failure: '✖', info: 'ℹ' };
 
 export function renderCheckLines(results: readonly CheckResult[], indent = '  '): string[] {
   const out: string[] = [];

@@ -56,7 +56,55 @@ export function renderBundle(report: BundleReport): string {
   return lines.join('\n');
 }
 
-export function renderPlan(p: UpgradePlan): string {
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const onOff = (b: boolean) => (b ? 'on' : 'off');
+
+/**
+ * The plan at a glance, as `upgrade` asks about it at a terminal: what changes, what is destructive, and what it
+ * costs in restarts. Every table and command stays in `daprup plan` (and `upgrade --verbose`).
+ */
+export function renderPlanSummary(p: UpgradePlan): string {
+  const r = p.release;
+  const v = p.versionPolicy;
+  const out: string[] = [`Upgrade ${r.name} in ${r.namespace}: Dapr ${v.current} → ${v.target} (${v.change === 'none' ? 'no version change' : v.change})`];
+  for (const w of v.warnings) out.push(`⚠ ${w}`);
+
+  const versions = new Map<string, number>();
+  for (const c of p.controlPlane) {
+    const key = `${c.current ?? 'not installed'} → ${c.target}`;
+    versions.set(key, (versions.get(key) ?? 0) + 1);
+  }
+  const crds = (['create', 'update'] as const).map((a) => [a, p.crds.filter((c) => c.action === a).length] as const).filter(([, n]) => n > 0);
+  out.push('', 'What changes:',
+    `  Control plane   ${[...versions].map(([change, n]) => `${change} (${plural(n, 'component')})`).join(', ')}`,
+    `  HA              ${p.ha.now === p.ha.after ? `${onOff(p.ha.after)} (unchanged)` : `${onOff(p.ha.now)} → ${onOff(p.ha.after)}`}`,
+    `  CRDs            ${crds.length ? crds.map(([a, n]) => `${n} ${a === 'create' ? 'created' : 'updated'}`).join(', ') : 'none change'}`,
+    `  StatefulSets    ${p.statefulSets.length ? `recreated: ${p.statefulSets.map((s) => s.name).join(', ')}` : 'none recreated'}`,
+    `  Values          ${p.values.length ? `${plural(p.values.length, 'value')} change` : 'none change'}${p.valuesNote ? ' (your own values only: the installed chart could not be pulled)' : ''}`);
+
+  const destructive = p.steps.filter((s) => s.destructive && !s.skip);
+  out.push('', destructive.length ? 'Destructive steps:' : 'Destructive steps: none');
+  for (const s of destructive) out.push(`  ${s.id}: ${s.summary}`);
+
+  const restarts = p.workloads.filter((w) => w.decision === 'restart');
+  const namespaces = new Set(restarts.map((w) => w.namespace)).size;
+  const shared = p.sharedReleases.filter((s) => s.after !== '-' && s.after !== s.daprd);
+  const controlPlaneRolls = p.steps.some((s) => s.id === 'helm-upgrade' && !s.skip);
+  const unreached = p.workloads.filter((w) => w.decision === 'unreached').length;
+  out.push('', 'Restarts:',
+    `  Control plane   ${controlPlaneRolls ? `${plural(p.controlPlane.filter((c) => c.target !== '(not in chart)').length, 'component')} roll out with the helm upgrade` : 'not touched'}`,
+    `  Workloads       ${restarts.length ? `${plural(restarts.length, 'workload')} in ${plural(namespaces, 'namespace')}` : 'none'}${shared.length ? `, ${plural(shared.length, 'Dapr Shared release')}` : ''}`);
+  if (unreached) out.push(`  Out of reach    ${unreached} daprd, not restarted (daprup status names them)`);
+
+  const failures = p.checks.filter((c) => c.severity === 'failure').length;
+  const warnings = p.checks.length - failures;
+  if (p.checks.length) out.push('', `Production checks: ${plural(failures, 'failure')}, ${plural(warnings, 'warning')} (advice, never a blocker: daprup check)`);
+  out.push('', 'Every table and command: daprup plan with the same flags, or this upgrade with --verbose.');
+  return out.join('\n');
+}
+
+/** Everything the upgrade would do. `applyHint: false` inside `upgrade`, which asks next instead. */
+export function renderPlan(p: UpgradePlan, o: { applyHint?: boolean } = {}): string {
   const out: string[] = [];
   const r = p.release;
   out.push(`Release ${r.name} in ${r.namespace}: chart ${r.chartVersion}, Dapr ${r.version}, revision ${r.revision}, ${r.status}`);
@@ -89,7 +137,8 @@ export function renderPlan(p: UpgradePlan): string {
     for (const d of s.details ?? []) out.push(`      ⚠ ${d}`);
     for (const c of s.commands) out.push(`      $ ${c}`);
   });
-  out.push('', p.changesPending ? `Changes pending. Apply with: daprup upgrade --to ${p.versionPolicy.target}` : 'Nothing to do: the cluster already runs the target.');
+  if (!p.changesPending) out.push('', 'Nothing to do: the cluster already runs the target.');
+  else if (o.applyHint ?? true) out.push('', `Changes pending. Apply with: daprup upgrade --to ${p.versionPolicy.target}`);
   return out.join('\n');
 }
 

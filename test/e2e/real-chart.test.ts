@@ -1,4 +1,4 @@
-// What the published Dapr charts do and the fixture models (issue 9), end to end with helm 3 and helm 4: the
+// What the published Dapr charts do and the fixture models, end to end with helm 3 and helm 4: the
 // scheduler's storage `lookup`, subcharts as dependencies, the Subscription CRD's conversion webhook that the
 // operator patches, a pinned variant tag, helm's value precedence, a failed release, and bound claims.
 import { writeFile } from 'node:fs/promises';

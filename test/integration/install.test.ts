@@ -42,7 +42,7 @@ const old = oldNode();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'daprup-install-'));
-  const [packed] = JSON.parse(await runTool('npm', ['pack', '--json', '--pack-destination', dir], { cwd: REPO_ROOT, env: npmEnv })) as [{ filename: string }];
+  const [packed] = JSON.parse(await runTool('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO_ROOT, env: npmEnv })) as [{ filename: string }];
   await runTool('npm', ['install', '--global', '--prefix', join(dir, 'prefix'), join(dir, packed.filename), '--prefer-offline', '--no-audit', '--no-fund'], { env: npmEnv });
   installed = join(dir, 'prefix', 'lib', 'node_modules', pjson.name);
 });

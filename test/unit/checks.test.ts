@@ -139,7 +139,7 @@ describe('control plane', () => {
     expect(checkSchedulerStorage(tunedInput()).finding).toBe('Scheduler storage is persistent: 16Gi per replica, 3 bound claims.');
   });
 
-  // Regression (issue 9.3): the template said 16Gi and check said so, while every bound claim held 1Gi.
+  // Regression: the template said 16Gi and check said so, while every bound claim held 1Gi.
   it('judges scheduler storage by the bound claims, not the template, and says how to grow them', () => {
     const input = { ...tunedInput(), claims: [0, 1, 2].map((i) => schedulerClaim(i, '1Gi')) };
     const r = checkSchedulerStorage(input);
@@ -356,7 +356,7 @@ describe('summary and exit', () => {
 
 describe('memory sizes', () => {
   it('parses Kubernetes quantities and Go byte counts, each in its own notation', async () => {
-    const { parseKubeQuantity, parseGoByteCount, parseDaprEnv } = await import('../../src/dapr/checks/quantity.js');
+    const { parseKubeQuantity, parseGoByteCount, parseDaprEnv } = await import('../../src/dapr/quantity.js');
     expect(['1000Mi', '1Gi', '1G', '512M', '1e9', '0.5Gi', '1048576'].map(parseKubeQuantity)).toEqual([1000 * 2 ** 20, 2 ** 30, 1e9, 512e6, 1e9, 2 ** 29, 2 ** 20]);
     expect(['1000MiB', 'lots', ''].map(parseKubeQuantity)).toEqual([undefined, undefined, undefined]);
     expect(['900MiB', '1GiB', '943718400', '10B'].map(parseGoByteCount)).toEqual([900 * 2 ** 20, 2 ** 30, 943718400, 10]);

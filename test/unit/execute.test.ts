@@ -1,10 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { executeRunbook, type ExecuteHooks } from '../../src/runbook/execute.js';
+import { RUNBOOK, STEP_IDS } from '../../src/runbook/runbook.js';
 import type { RunContext, Step } from '../../src/runbook/types.js';
-import { JournalStore, STEP_IDS, type StepId } from '../../src/state/journal.js';
+import { JournalStore, type JournalData } from '../../src/state/journal.js';
+import type { StepId } from '../../src/runbook/types.js';
 
 // Fake steps over an in-memory "cluster": each step's apply records itself; one can be made to fail once.
 function fakeRunbook(applied: StepId[], failOnce: Set<StepId>, destructive = new Set<StepId>()): Step[] {
@@ -39,7 +41,7 @@ afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, forc
 async function journal() {
   const dir = await mkdtemp(join(tmpdir(), 'daprup-journal-'));
   dirs.push(dir);
-  const store = new JournalStore(dir);
+  const store = new JournalStore(dir, STEP_IDS);
   const key = { clusterId: 'c1', namespace: 'dapr-system', release: 'dapr' };
   return { store, key, journal: store.create(key, { runId: store.newRunId(), from: '1.16.18', target: '1.16.19', planHash: 'h', startRevision: 3 }) };
 }
@@ -86,10 +88,38 @@ describe('executeRunbook resume', () => {
     const { store, key, journal: j } = await journal();
     await j.save();
     await expect(store.read({ ...key, clusterId: 'c2' })).resolves.toBeUndefined(); // different file per cluster
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(store.file(key), '{not json');
     await expect(store.read(key)).rejects.toThrow('corrupted');
     await writeFile(store.file(key), JSON.stringify({ ...j.data, clusterId: 'other' }));
     await expect(store.read(key)).rejects.toThrow('another cluster');
+  });
+});
+
+describe('step ids', () => {
+  it('are the runbook\'s, in its order, and exactly the StepId union', () => {
+    // Record<StepId, …> does not compile when the union gains or loses an id; the comparison ties it to RUNBOOK.
+    const union: Record<StepId, true> = {
+      preflight: true, 'export-trust-bundle': true, backup: true, 'check-chart': true, 'apply-crds': true, 'recreate-statefulsets': true,
+      'helm-upgrade': true, 'wait-control-plane': true, 'restart-data-plane': true, 'upgrade-dapr-shared': true, verify: true,
+    };
+    expect(STEP_IDS).toEqual(RUNBOOK.map((s) => s.id));
+    expect(new Set(STEP_IDS).size).toBe(STEP_IDS.length);
+    expect([...STEP_IDS].sort()).toEqual(Object.keys(union).sort());
+  });
+
+  it('a journal written before a step was added loads, with that step pending after the others', async () => {
+    const { store, key, journal: j } = await journal();
+    await j.setStep('preflight', 'done');
+    const written = JSON.parse(await readFile(store.file(key), 'utf8')) as JournalData;
+    // As an older daprup wrote it: no kind, and no upgrade-dapr-shared step.
+    const { kind: _kind, ...older } = { ...written, steps: Object.fromEntries(Object.entries(written.steps).filter(([id]) => id !== 'upgrade-dapr-shared')) };
+    await writeFile(store.file(key), JSON.stringify(older));
+    const read = (await store.read(key))!;
+    expect(Object.keys(read.steps)).toEqual([...STEP_IDS.filter((id) => id !== 'upgrade-dapr-shared'), 'upgrade-dapr-shared']);
+    expect(read.steps['upgrade-dapr-shared']).toEqual({ status: 'pending' });
+    expect(read.steps.preflight?.status).toBe('done');
+    // A rotation's journal keeps its own phases.
+    await writeFile(store.file(key), JSON.stringify({ ...older, kind: 'rotate', steps: { 'phase-1': { status: 'done' } } }));
+    expect(Object.keys((await store.read(key))!.steps)).toEqual(['phase-1']);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Workload } from '../../src/cluster/k8s-types.js';
-import { immutableChanges, quantityBytes, statefulSetsToRecreate } from '../../src/dapr/statefulsets.js';
+import { parseKubeQuantity, sameQuantity } from '../../src/dapr/quantity.js';
+import { immutableChanges, statefulSetsToRecreate } from '../../src/dapr/statefulsets.js';
 
 function sts(name: string, claims: { name: string; size: string; cls?: string }[] = [], extra: Partial<Workload['spec']> = {}): Workload {
   return {
@@ -40,12 +41,15 @@ describe('immutable StatefulSet fields', () => {
   });
 
   it('compares storage quantities by size', () => {
-    expect(quantityBytes('1Gi')).toBe(quantityBytes('1024Mi'));
-    expect(quantityBytes('1G')).toBe(1e9);
-    expect(Number.isNaN(quantityBytes('1Gx'))).toBe(true);
+    expect(sameQuantity('1Gi', '1024Mi')).toBe(true);
+    expect(parseKubeQuantity('1G')).toBe(1e9);
+    expect(sameQuantity('16Gi', '1Gi')).toBe(false);
+    expect(sameQuantity('1Gx', '1Gx')).toBe(false);
+    expect(sameQuantity(undefined, undefined)).toBe(true);
+    expect(sameQuantity(undefined, '1Gi')).toBe(false);
   });
 
-  // Regression (issue 9.3): the plan promised the new size; the recreated StatefulSet reuses the 1Gi claims.
+  // Regression: the plan promised the new size; the recreated StatefulSet reuses the 1Gi claims.
   it('says that bound claims keep their size when a recreation changes the claim template, with the commands to grow them', () => {
     const live = [sts('dapr-scheduler-server', [{ name: 'dapr-scheduler-data-dir', size: '1Gi' }])];
     const target = [sts('dapr-scheduler-server', [{ name: 'dapr-scheduler-data-dir', size: '16Gi' }])];

@@ -1,4 +1,4 @@
-// The values side of an upgrade as the real chart and helm behave (issue 9): both sides of the values diff from
+// The values side of an upgrade as the real chart and helm behave: both sides of the values diff from
 // chart files, dotted keys, helm's precedence of -f and --set, variant tags, the Subscription CRD's conversion
 // settings, and the version that counts for a failed release.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -49,7 +49,7 @@ describe('values diff from chart files', () => {
     });
   });
 
-  // Regression (issue 9.1): 1.16.19 -> 1.17.13 listed 471 fake removals and the real storage change as a removal.
+  // Regression: 1.16.19 -> 1.17.13 listed 471 fake removals and the real storage change as a removal.
   it('shows a subchart default change as a change, and nothing that did not change', async () => {
     const before = await chart('b116', 'global:\n  tag: "1.16.19"\n', { dapr_scheduler: 'cluster:\n  storageSize: 1Gi\n  inMemoryStorage: false\n' });
     const after = await chart('b117', 'global:\n  tag: "1.17.13"\n', { dapr_scheduler: 'cluster:\n  storageSize: 16Gi\n  inMemoryStorage: false\n' });
@@ -90,7 +90,7 @@ describe("the user's -f and --set win over daprup's own values", () => {
     await expect(readUserOverrides([f], [])).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('not a map') });
   });
 
-  // Regression (issue 9.6): a values file with global.ha.enabled: true was silently overridden by --set ...=false.
+  // Regression: a values file with global.ha.enabled: true was silently overridden by --set ...=false.
   it('takes HA from the user values when no flag is given, and refuses a flag that contradicts them', () => {
     const own = { global: { ha: { enabled: true } } };
     expect(haAfterUpgrade(undefined, own, {}, false)).toBe(true);
@@ -109,7 +109,7 @@ describe("the user's -f and --set win over daprup's own values", () => {
   });
 });
 
-describe('variant tags (issue 9.7)', () => {
+describe('variant tags', () => {
   it('moves a pinned tag to the target and keeps its variant', () => {
     expect(tagAfterUpgrade({ global: { tag: '1.16.19-mariner' } }, {}, '1.17.13')).toEqual({ tag: '1.17.13-mariner' });
     expect(tagAfterUpgrade({ global: { tag: '1.16.19' } }, {}, '1.17.13')).toEqual({ tag: '1.17.13' });
@@ -122,7 +122,7 @@ describe('variant tags (issue 9.7)', () => {
   });
 });
 
-describe('the Subscription CRD conversion webhook (issue 9.5)', () => {
+describe('the Subscription CRD conversion webhook', () => {
   const crd = (namespace: string, caBundle?: string): CrdObject => ({
     apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'subscriptions.dapr.io' },
     spec: { conversion: { strategy: 'Webhook', webhook: { clientConfig: { service: { namespace, name: 'dapr-webhook', path: '/convert' } as never, ...(caBundle ? { caBundle } : {}) } } } },
@@ -138,7 +138,7 @@ describe('the Subscription CRD conversion webhook (issue 9.5)', () => {
   });
 });
 
-describe('a failed release: the version that counts is what runs (issue 9.4)', () => {
+describe('a failed release: the version that counts is what runs', () => {
   const options = (target: string): UpgradeOptions => ({ target, chart: 'dapr/dapr', valuesFiles: [], set: [], timeout: '5m', concurrency: 4, overrides: {}, certWarnDays: 30 });
   const facts = {
     release: { name: 'dapr', namespace: 'dapr-system', chartVersion: '1.16.19', version: '1.16.19', revision: 3, status: 'failed' },

@@ -5,13 +5,13 @@ import { selectorMatches, type Container, type Pod, type Workload } from '../../
 import { CONTROL_PLANE, HA_VALUE } from '../chart.js';
 import { boundClaims, claimSize, expansionNote, growClaimCommand } from '../statefulsets.js';
 import { getPath } from '../values.js';
-import { parseKubeQuantity } from './quantity.js';
+import { parseKubeQuantity } from '../quantity.js';
 import { affected, daprupUpgrade, listed, ok, type CheckInput, type CheckResult } from './types.js';
 
 const GROUP = 'control-plane';
 
 /** The chart's values key of each component. */
-export const VALUES_KEY: Record<string, string> = {
+const VALUES_KEY: Record<string, string> = {
   'dapr-operator': 'dapr_operator',
   'dapr-sentry': 'dapr_sentry',
   'dapr-sidecar-injector': 'dapr_sidecar_injector',
@@ -28,10 +28,10 @@ const SUGGESTED_REQUESTS: Record<string, { cpu: string; memory: string }> = {
   'dapr-scheduler-server': { cpu: '250m', memory: '250Mi' },
 };
 
-export const HA_REPLICAS = 3;
-export const PRIORITY_CLASS = 'system-cluster-critical';
+const HA_REPLICAS = 3;
+const PRIORITY_CLASS = 'system-cluster-critical';
 /** Dapr's scheduler guidance: 1Gi "is likely not sufficient for most production deployments"; at least 16Gi. */
-export const SCHEDULER_MIN_STORAGE = '16Gi';
+const SCHEDULER_MIN_STORAGE = '16Gi';
 const SCHEDULER_CLAIM = 'dapr-scheduler-data-dir';
 
 const daprupSet = (input: CheckInput, ...sets: string[]) => daprupUpgrade(input, ...sets.map((s) => `--set ${s}`));

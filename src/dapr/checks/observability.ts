@@ -4,7 +4,7 @@ import { getPath } from '../values.js';
 import { affected, daprupUpgrade, ok, type CheckInput, type CheckResult } from './types.js';
 
 const GROUP = 'observability';
-export const METRICS_VALUE = 'global.prometheus.enabled';
+const METRICS_VALUE = 'global.prometheus.enabled';
 
 /** From the computed values (absent = the chart default, true); without values, from the operator's flags. */
 function metricsEnabled(input: CheckInput): boolean | undefined {

@@ -85,7 +85,7 @@ export const looksSecret = (itemName: string) => SECRET_NAME.test(itemName) && !
 const componentName = (c: DaprComponent) => `${c.metadata.namespace}/${c.metadata.name}`;
 
 /** Metadata items with a secret-looking name and a plain value (never the value itself). */
-export function plaintextSecrets(c: DaprComponent): string[] {
+function plaintextSecrets(c: DaprComponent): string[] {
   return (c.spec?.metadata ?? [])
     .filter((m) => looksSecret(m.name) && !m.secretKeyRef && m.value !== undefined && m.value !== null && String(m.value) !== '')
     .map((m) => m.name);

@@ -3,23 +3,23 @@
 import type { Workload } from '../../cluster/k8s-types.js';
 import { isDaprEnabled } from '../data-plane.js';
 import { getPath } from '../values.js';
-import { goValueWithKubeSuffix, parseDaprEnv, parseGoByteCount, parseKubeQuantity, toMiB } from './quantity.js';
+import { goValueWithKubeSuffix, parseDaprEnv, parseGoByteCount, parseKubeQuantity, toMiB } from '../quantity.js';
 import { affected, daprupUpgrade, listed, ok, type CheckInput, type CheckResult } from './types.js';
 
 const GROUP = 'sidecars';
 
-export const SIDECAR_RESOURCE_ANNOTATIONS = {
+const SIDECAR_RESOURCE_ANNOTATIONS = {
   'cpu-request': 'dapr.io/sidecar-cpu-request',
   'cpu-limit': 'dapr.io/sidecar-cpu-limit',
   'memory-request': 'dapr.io/sidecar-memory-request',
   'memory-limit': 'dapr.io/sidecar-memory-limit',
 } as const;
-export const ANNOTATION_ENV = 'dapr.io/env';
-export const ANNOTATION_SECCOMP = 'dapr.io/sidecar-seccomp-profile-type';
-export const ANNOTATION_API_TOKEN = 'dapr.io/api-token-secret';
-export const LABEL_ENFORCE = 'pod-security.kubernetes.io/enforce';
+const ANNOTATION_ENV = 'dapr.io/env';
+const ANNOTATION_SECCOMP = 'dapr.io/sidecar-seccomp-profile-type';
+const ANNOTATION_API_TOKEN = 'dapr.io/api-token-secret';
+const LABEL_ENFORCE = 'pod-security.kubernetes.io/enforce';
 /** GOMEMLIMIT "about 90 %" of the limit: this band passes. */
-export const GOMEMLIMIT_BAND = { min: 0.8, max: 0.95, target: 0.9 } as const;
+const GOMEMLIMIT_BAND = { min: 0.8, max: 0.95, target: 0.9 } as const;
 
 const name = (w: Workload) => `${w.metadata.namespace}/${w.metadata.name}`;
 const annotationsOf = (w: Workload) => w.spec.template.metadata?.annotations ?? {};

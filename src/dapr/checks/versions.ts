@@ -12,7 +12,7 @@ const GROUP = 'versions';
  * newest minors; update this list with each Dapr minor release.
  */
 export const SUPPORTED_MINORS: readonly string[] = ['1.18', '1.17', '1.16'];
-export const SUPPORTED_MINORS_AS_OF = '2026-12-01';
+const SUPPORTED_MINORS_AS_OF = '2026-12-01';
 
 export const fallbackSupportedMinors = (): SupportedMinors => ({ minors: [...SUPPORTED_MINORS], source: `built-in list as of ${SUPPORTED_MINORS_AS_OF}` });
 

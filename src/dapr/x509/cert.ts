@@ -20,7 +20,7 @@ const DAY_MS = 86_400_000;
 const OID_ORGANIZATION = '2.5.4.10';
 
 /** Key usage bits in RFC 5280 order (bit 0 first). */
-export const KEY_USAGES = [
+const KEY_USAGES = [
   'digitalSignature',
   'nonRepudiation',
   'keyEncipherment',

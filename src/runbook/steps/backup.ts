@@ -19,17 +19,21 @@ export const backupFiles = (workDir: string) => ({
 const installedResources = (ctx: RunContext) =>
   DAPR_RESOURCES.filter((r) => ctx.crds.some((c) => c.name === `${r}.dapr.io` && c.action !== 'create')).map((r) => `${r}.dapr.io`);
 
+/** One `kubectl get` of every installed kind in every namespace: what apply reads is what plan shows. */
+const resourcesRead = (kinds: readonly string[]) => [kinds.join(','), { allNamespaces: true }] as const;
+
 export const backup: Step = {
   id: 'backup',
   title: 'Back up Helm values and Dapr resources',
   async plan(ctx) {
     const r = ctx.facts.release;
+    const { helm, kubectl } = ctx.tools;
     const kinds = installedResources(ctx);
     return {
       summary: `user values and ${kinds.length} Dapr resource types to ${backupFiles(ctx.workDir).dir}`,
       commands: [
-        ctx.tools.helm.commandLine(ctx.tools.helm.userValuesArgs(r.name, r.namespace)),
-        ...(kinds.length ? [ctx.tools.kubectl.commandLine('get', kinds.join(','), '--all-namespaces', '-o', 'yaml')] : []),
+        helm.commandLine(helm.userValuesArgs(r.name, r.namespace)),
+        ...(kinds.length ? [kubectl.getArgv(...resourcesRead(kinds))] : []),
       ],
       destructive: false,
     };
@@ -45,7 +49,7 @@ export const backup: Step = {
     const values = await ctx.tools.helm.userValues(r.name, r.namespace);
     await writeFileAtomic(f.values, stringify(withoutTlsValues(values)), { mode: 0o600 });
     const kinds = installedResources(ctx);
-    const items = kinds.length ? await ctx.tools.kubectl.list(kinds.join(','), { allNamespaces: true }) : [];
+    const items = kinds.length ? await ctx.tools.kubectl.list(...resourcesRead(kinds)) : [];
     report(`${items.length} Dapr resources saved`);
     // Components may carry plain-text secrets in their metadata: 0600 like the values.
     await writeFileAtomic(f.resources, stringify({ apiVersion: 'v1', kind: 'List', items }), { mode: 0o600 });

@@ -2,16 +2,16 @@
 // the trust bundle unchanged (a regenerated bundle would strand every sidecar on the old root).
 import pLimit from 'p-limit';
 import type { Pod, Workload } from '../../cluster/k8s-types.js';
-import { CONTROL_PLANE, PART_OF_SELECTOR } from '../../dapr/chart.js';
+import { isControlPlaneWorkload, PART_OF_SELECTOR } from '../../dapr/chart.js';
 import { controlPlaneStatus } from '../../dapr/control-plane.js';
-import { explain } from '../../dapr/discovery.js';
+import { explain } from '../../dapr/error-hints.js';
 import { bundleChecksums } from '../../dapr/trust-bundle.js';
 import { DaprupError, ExitCode } from '../../errors.js';
 import type { RunContext, Step } from '../types.js';
 import { readLiveTrustBundle } from './trust-bundle.js';
 
 const controlPlaneRefs = (ctx: RunContext) =>
-  ctx.rendered.filter((w) => CONTROL_PLANE.some((c) => c.name === w.metadata.name && c.kind === w.kind)).map((w) => `${w.kind.toLowerCase()}/${w.metadata.name}`);
+  ctx.rendered.filter((w) => isControlPlaneWorkload(w)).map((w) => `${w.kind.toLowerCase()}/${w.metadata.name}`);
 
 export async function liveControlPlane(ctx: RunContext) {
   const ns = ctx.facts.release.namespace;

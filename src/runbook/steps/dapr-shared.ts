@@ -3,9 +3,9 @@
 // and waited for. Resumable like every step: what already runs the target is left alone.
 import { sharedBehind, sharedDaprd, DEFAULT_SHARED_CHART, SHARED_TAG_VALUE, type SharedDaprd } from '../../dapr/dapr-shared.js';
 import { discoverDataPlane } from '../../dapr/data-plane.js';
-import { explain } from '../../dapr/discovery.js';
+import { explain } from '../../dapr/error-hints.js';
 import type { RunContext, Step } from '../types.js';
-import { liveDataPlane } from './data-plane.js';
+import { liveDataPlane } from '../../dapr/live-data-plane.js';
 
 type Behind = SharedDaprd & { targetTag: string };
 

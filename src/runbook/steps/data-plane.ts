@@ -2,26 +2,12 @@
 // their old sidecar until recreated): rolling restarts, Argo Rollouts' restartAt, and with the user's flags pods
 // deleted one at a time or bare Pods recreated. verify: control plane and every reachable sidecar at the target;
 // what is out of reach is named, and fails the run only with --strict.
-import type { Kubectl } from '../../cluster/kubectl.js';
-import { decisionNote, discoverDataPlane, restartDecision, type DataPlaneWorkload, type ReachOptions, type RestartDecision } from '../../dapr/data-plane.js';
-import { OTHER_WORKLOADS, readWorkloads, type ClusterFacts } from '../../dapr/discovery.js';
-import { CONTROL_PLANE } from '../../dapr/chart.js';
+import { discoverDataPlane, judgeDataPlane, unreached, type ReachOptions, type WorkloadVerdict } from '../../dapr/data-plane.js';
+import { dataPlaneReads, liveDataPlane } from '../../dapr/live-data-plane.js';
 import { DaprupError, ExitCode } from '../../errors.js';
 import { restartWorkloads } from '../restart.js';
 import type { RunContext, Step } from '../types.js';
 import { controlPlaneLagging } from './control-plane.js';
-
-export interface WorkloadVerdict extends DataPlaneWorkload {
-  decision: RestartDecision;
-  note: string;
-}
-
-export function judgeDataPlane(workloads: readonly DataPlaneWorkload[], version: string, reach: ReachOptions = {}): WorkloadVerdict[] {
-  return workloads.map((w) => {
-    const decision = restartDecision(w, version, reach);
-    return { ...w, decision, note: decisionNote(w, decision, version) };
-  });
-}
 
 /** What this run may reach beyond rolling restarts (its flags) and which workloads Dapr Shared releases own. */
 export const reachOf = (ctx: Pick<RunContext, 'options' | 'facts'>): ReachOptions => ({
@@ -29,28 +15,6 @@ export const reachOf = (ctx: Pick<RunContext, 'options' | 'facts'>): ReachOption
   recreateBarePods: ctx.options.recreateBarePods,
   sharedReleases: new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`)),
 });
-
-export const workloadsToRestart = (facts: Pick<ClusterFacts, 'workloads' | 'jobs' | 'pods'>, version: string, reach: ReachOptions = {}) =>
-  judgeDataPlane(discoverDataPlane(facts), version, reach).filter((w) => w.decision === 'restart');
-
-/** daprd that stays behind and that daprup does not replace (the run names them; --strict fails on them). */
-export const unreached = (verdicts: readonly WorkloadVerdict[]) => verdicts.filter((w) => w.decision === 'unreached');
-
-/** Three calls for every workload and every pod, however many there are (see readWorkloads, Kubectl.listRaw). */
-export async function liveDataPlane(kubectl: Kubectl, controlPlaneNamespace: string, namespace?: string, selector?: string): Promise<DataPlaneWorkload[]> {
-  const { workloads, jobs, pods } = await readWorkloads(kubectl, { namespace, selector });
-  const dataPlane = workloads.filter((w) => !(w.metadata.namespace === controlPlaneNamespace && CONTROL_PLANE.some((c) => c.name === w.metadata.name)));
-  return discoverDataPlane({ workloads: dataPlane, jobs, pods });
-}
-
-/** The reads every data-plane probe makes, as plans show them. */
-export function dataPlaneReads(kubectl: Kubectl): string[][] {
-  return [
-    kubectl.commandLine(...kubectl.rawListArgs('deployments')),
-    kubectl.getArgv(OTHER_WORKLOADS, { allNamespaces: true }),
-    kubectl.commandLine(...kubectl.rawListArgs('pods')),
-  ];
-}
 
 const listed = (ws: readonly WorkloadVerdict[], n = 5) => `${ws.slice(0, n).map((w) => `${w.key} (${w.note})`).join('; ')}${ws.length > n ? ` and ${ws.length - n} more` : ''}`;
 
@@ -87,17 +51,17 @@ export const restartDataPlane: Step = {
   },
   async apply(ctx, report) {
     const live = judgeDataPlane(await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace), ctx.options.target, reachOf(ctx));
-    const journal = ctx.journal?.data.restarts ?? {};
     // A pod template restarted after this run began was restarted by this run, even when the journal copy
     // read on resume lags behind (it is coalesced in the cluster): only wait for it.
     if (ctx.journal) {
+      const recorded = ctx.journal.data.restarts;
       const runStart = Math.floor(Date.parse(ctx.journal.data.createdAt) / 1000) * 1000;
-      for (const w of live) {
-        if (w.restartedAt && Date.parse(w.restartedAt) >= runStart && journal[w.key]?.status !== 'done') journal[w.key] = { status: 'restarted', before: journal[w.key]?.before };
-      }
+      const seen = live.filter((w) => w.restartedAt && Date.parse(w.restartedAt) >= runStart && recorded[w.key]?.status !== 'done');
+      if (seen.length) await ctx.journal.markRestarts(Object.fromEntries(seen.map((w) => [w.key, { status: 'restarted' as const, before: recorded[w.key]?.before }])));
     }
     // Restart what is behind, and finish what this run already started.
-    const todo = live.filter((w) => w.decision === 'restart' || (journal[w.key] && journal[w.key]!.status !== 'done' && w.decision !== 'unreached'));
+    const restarts = ctx.journal?.data.restarts ?? {};
+    const todo = live.filter((w) => w.decision === 'restart' || (restarts[w.key] && restarts[w.key]!.status !== 'done' && w.decision !== 'unreached'));
     for (const w of live.filter((x) => ['no-sidecar', 'pinned', 'unreached'].includes(x.decision))) report(`${w.key}: ${w.note}`);
     const out = await restartWorkloads(ctx.tools.kubectl, todo, { concurrency: ctx.options.concurrency, timeout: ctx.options.timeout, target: ctx.options.target, journal: ctx.journal, report });
     report(`${out.restarted.length} restarted, ${out.resumed.length} resumed, ${out.skipped.length} already done`);

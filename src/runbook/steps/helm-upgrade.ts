@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { stringify } from 'yaml';
 import { HA_VALUE, TAG_VALUE, TLS_VALUES } from '../../dapr/chart.js';
-import { explain } from '../../dapr/discovery.js';
+import { explain } from '../../dapr/error-hints.js';
 import { getPath, withoutTlsValues } from '../../dapr/values.js';
 import type { RunContext, Step, UpgradeOptions } from '../types.js';
 import { backupFiles } from './backup.js';

@@ -4,7 +4,8 @@
 import { refusal } from '../../errors.js';
 import type { RunContext, Step } from '../types.js';
 import { statefulSetsToRecreateNow } from './statefulsets.js';
-import { reachOf, workloadsToRestart } from './data-plane.js';
+import { workloadsToRestart } from '../../dapr/data-plane.js';
+import { reachOf } from './data-plane.js';
 
 interface Permission { verb: string; resource: string; namespace?: string; why: string }
 
@@ -29,12 +30,14 @@ export const preflight: Step = {
   title: 'Preflight: tools, cluster, release, version policy, permissions',
   async plan(ctx) {
     const f = ctx.facts;
+    const { helm, kubectl } = ctx.tools;
     const perms = await neededPermissions(ctx);
     return {
       summary: `helm ${f.helmVersion.raw}, kubectl ${f.kubectlVersion}, cluster ${f.serverVersion}; release ${f.release.name} (${f.release.namespace}) ${ctx.verdict.current} → ${ctx.verdict.target} (${ctx.verdict.change})`,
       commands: [
-        ctx.tools.helm.commandLine(ctx.tools.helm.listArgs()),
-        ...perms.map((p) => ctx.tools.kubectl.commandLine('auth', 'can-i', p.verb, p.resource, ...(p.namespace ? ['--namespace', p.namespace] : ['--all-namespaces']))),
+        // Discovery's release listing (prepareRun), then the permission checks apply runs.
+        helm.commandLine(helm.listArgs()),
+        ...perms.map((p) => kubectl.commandLine(...kubectl.canIArgs(p.verb, p.resource, p.namespace))),
       ],
       destructive: false,
       details: ctx.verdict.warnings,

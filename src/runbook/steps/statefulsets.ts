@@ -3,16 +3,21 @@
 // gone before `helm upgrade` recreates it. Enabling HA (placement's raft-log claim) is the common case.
 import type { Workload } from '../../cluster/k8s-types.js';
 import { redactArgs } from '../../cluster/redact.js';
-import { explain } from '../../dapr/discovery.js';
+import { explain } from '../../dapr/error-hints.js';
 import { statefulSetsToRecreate, type StatefulSetRecreation } from '../../dapr/statefulsets.js';
 import type { RunContext, Step } from '../types.js';
 import { helmUpgradeArgs } from './helm-upgrade.js';
 
+/** The control plane's StatefulSets, as apply re-reads them. */
+const liveStatefulSets = (ctx: RunContext) => ['statefulsets', { namespace: ctx.facts.release.namespace }] as const;
+
+/** The pods a deleted StatefulSet leaves, which must be gone before helm recreates it. */
+const podsOf = (s: StatefulSetRecreation) => `app=${s.name}`;
+
 /** Compared against the live StatefulSets (fresh=true re-reads them; the plan uses what discovery read). */
 export async function statefulSetsToRecreateNow(ctx: RunContext, fresh = false): Promise<StatefulSetRecreation[]> {
-  const ns = ctx.facts.release.namespace;
-  const live = fresh ? await ctx.tools.kubectl.list<Workload>('statefulsets', { namespace: ns }) : ctx.facts.controlPlaneWorkloads;
-  return statefulSetsToRecreate(live, ctx.rendered, ns, { claims: ctx.checkObjects?.claims, classes: ctx.checkObjects?.storageClasses });
+  const live = fresh ? await ctx.tools.kubectl.list<Workload>(...liveStatefulSets(ctx)) : ctx.facts.controlPlaneWorkloads;
+  return statefulSetsToRecreate(live, ctx.rendered, ctx.facts.release.namespace, { claims: ctx.checkObjects?.claims, classes: ctx.checkObjects?.storageClasses });
 }
 
 export const recreateStatefulSets: Step = {
@@ -20,10 +25,18 @@ export const recreateStatefulSets: Step = {
   title: 'Recreate StatefulSets whose immutable fields change',
   async plan(ctx) {
     const list = await statefulSetsToRecreateNow(ctx);
+    const { kubectl } = ctx.tools;
+    const timeout = ctx.options.timeout;
     const skip = list.length ? undefined : 'no StatefulSet changes an immutable field';
     return {
       summary: skip ?? list.map((s) => `${s.name}: ${s.changes.join('; ')}`).join(' | '),
-      commands: list.map((s) => ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.deleteStatefulSetArgs(s.name, s.namespace, ctx.options.timeout))),
+      commands: skip ? [] : [
+        kubectl.getArgv(...liveStatefulSets(ctx)),
+        ...list.flatMap((s) => [
+          kubectl.commandLine(...kubectl.deleteStatefulSetArgs(s.name, s.namespace, timeout)),
+          kubectl.commandLine(...kubectl.waitPodsGoneArgs(s.namespace, podsOf(s), timeout)),
+        ]),
+      ],
       destructive: list.length > 0,
       skip,
       details: [
@@ -40,7 +53,7 @@ export const recreateStatefulSets: Step = {
       report(`deleting StatefulSet ${s.name} (${s.changes.join('; ')})`);
       try {
         await ctx.tools.kubectl.deleteStatefulSet(s.name, s.namespace, ctx.options.timeout);
-        await ctx.tools.kubectl.waitPodsGone(s.namespace, `app=${s.name}`, ctx.options.timeout);
+        await ctx.tools.kubectl.waitPodsGone(s.namespace, podsOf(s), ctx.options.timeout);
       } catch (e) {
         throw explain(e, `Deleting StatefulSet ${s.name}`);
       }

@@ -1,13 +1,12 @@
 // export-trust-bundle: the root, issuer certificate and issuer key written to the run's directory (0700,
 // files 0600) for `helm upgrade --set-file`, validated, and their checksums recorded to notice a regenerated
 // bundle later. The key itself never enters the journal.
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
-import type { ConfigMap, Secret } from '../../cluster/k8s-types.js';
 import { TRUST_BUNDLE } from '../../dapr/chart.js';
-import { bundleChecksums, checkTrustBundle, trustBundleFromCluster, type TrustBundle } from '../../dapr/trust-bundle.js';
+import { bundleChecksums, checkTrustBundle, type TrustBundle } from '../../dapr/trust-bundle.js';
+import { readTrustBundle, writeBundleFiles } from '../../dapr/trust-bundle-io.js';
 import { refusal } from '../../errors.js';
 import type { RunContext, Step } from '../types.js';
 
@@ -18,20 +17,12 @@ export const certFiles = (workDir: string) => ({
   issuerKey: join(workDir, 'certs', 'issuer.key'),
 });
 
-export async function readLiveTrustBundle(ctx: Pick<RunContext, 'tools' | 'facts'>): Promise<TrustBundle | undefined> {
-  const ns = ctx.facts.release.namespace;
-  const objs = await ctx.tools.kubectl.list<Secret | ConfigMap>([`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`], { namespace: ns, ignoreNotFound: true });
-  return trustBundleFromCluster(objs.find((o) => o.kind === 'Secret') as Secret | undefined, objs.find((o) => o.kind === 'ConfigMap') as ConfigMap | undefined);
-}
+/** The trust bundle of the run's release (readTrustBundle for a RunContext). */
+export const readLiveTrustBundle = (ctx: Pick<RunContext, 'tools' | 'facts'>): Promise<TrustBundle | undefined> =>
+  readTrustBundle(ctx.tools.kubectl, ctx.facts.release.namespace);
 
-/** Writes the three PEMs as `dapr mtls export` does: 0600 files in a 0700 directory. */
-export async function writeBundleFiles(dir: string, b: TrustBundle): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  await writeFileAtomic(join(dir, 'ca.crt'), b.rootCert, { mode: 0o600 });
-  await writeFileAtomic(join(dir, 'issuer.crt'), b.issuerCert, { mode: 0o600 });
-  await writeFileAtomic(join(dir, 'issuer.key'), b.issuerKey, { mode: 0o600 });
-}
+// Moved to dapr/trust-bundle-io.ts; re-exported for the importers that still use this place.
+export { writeBundleFiles };
 
 async function filesMatch(ctx: RunContext): Promise<boolean> {
   const f = certFiles(ctx.workDir);
@@ -78,8 +69,7 @@ export const exportTrustBundle: Step = {
     if (bad) throw refusal(`The trust bundle is not usable: ${bad.message}`, 'Fix or renew the trust bundle first (`daprup certs check`).');
     await writeBundleFiles(certFiles(ctx.workDir).dir, bundle);
     if (ctx.journal) {
-      ctx.journal.data.trustBundleChecksums = bundleChecksums(bundle);
-      await ctx.journal.save();
+      await ctx.journal.setTrustBundleChecksums(bundleChecksums(bundle));
     }
   },
   async verify(ctx) {

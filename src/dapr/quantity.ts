@@ -1,4 +1,4 @@
-// Memory sizes in the two notations a sidecar's settings mix: Kubernetes quantities (`1000Mi`, `1G`, the
+// Sizes in the two notations daprup reads: Kubernetes quantities (`1000Mi`, `1G`: claim sizes, the
 // sidecar-memory-limit annotation) and Go's GOMEMLIMIT byte counts (`900MiB`). Go accepts only whole numbers with
 // B, KiB, MiB, GiB or TiB: `GOMEMLIMIT=900Mi` makes daprd exit at start with "malformed GOMEMLIMIT".
 
@@ -15,6 +15,13 @@ export function parseKubeQuantity(text: string | undefined): number | undefined 
   const suffix = m[2] ?? '';
   if (/^[eE]/.test(suffix)) return n * 10 ** Number(suffix.slice(1));
   return n * KUBE_SUFFIX[suffix]!;
+}
+
+/** Two quantities of the same size (`1Gi` and `1024Mi`); both absent are the same, a value that is not a quantity equals nothing. */
+export function sameQuantity(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const size = parseKubeQuantity(a);
+  return size !== undefined && size === parseKubeQuantity(b);
 }
 
 const GO_SUFFIX: Record<string, number> = { '': 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
