@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { runCheck } from '../src/check.js';
+import { checkCluster } from '../src/operations/check.js';
 import { clusterFlags, DaprupCommand } from '../src/cli/base-command.js';
 import { certWarnDaysFlag } from '../src/cli/cert-flags.js';
 import { DEFAULT_CHART } from '../src/dapr/chart.js';
@@ -24,7 +24,7 @@ export default class Check extends DaprupCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Check);
     const tools = this.tools(flags);
-    const report = await runCheck(tools, {
+    const report = await checkCluster(tools, {
       release: flags.release, namespace: flags['dapr-namespace'], chart: flags.chart, certWarnDays: flags['cert-warn-days'], strict: flags.strict,
     });
     if (flags.json) this.printJson(report);

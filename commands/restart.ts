@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { clusterFlags, DaprupCommand } from '../src/cli/base-command.js';
 import { reachFlags, validateConcurrency, validateDuration } from '../src/cli/upgrade-flags.js';
 import { DaprupError, ExitCode } from '../src/errors.js';
-import { restartCommand } from '../src/restart.js';
+import { restartSidecars } from '../src/operations/restart.js';
 import { TerminalPrompter, yesPrompter } from '../src/ui/prompter.js';
 import { table } from '../src/ui/render.js';
 
@@ -34,7 +34,7 @@ export default class Restart extends DaprupCommand {
       throw new DaprupError('Restarting workloads needs a confirmation and nobody is here to give it.', 'Pass --yes, or run at a terminal.', ExitCode.confirmationNeeded);
     }
     const tools = this.tools(flags);
-    const report = await restartCommand(tools, {
+    const report = await restartSidecars(tools, {
       release: flags.release, daprNamespace: flags['dapr-namespace'], namespace: flags.namespace, selector: flags.selector,
       all: flags.all, recreatePods: flags['recreate-pods'], recreateBarePods: flags['recreate-bare-pods'], concurrency, timeout,
       prompter: flags.yes ? yesPrompter : new TerminalPrompter(),

@@ -1,6 +1,6 @@
 import { clusterFlags, DaprupCommand } from '../src/cli/base-command.js';
 import { certWarnDaysFlag } from '../src/cli/cert-flags.js';
-import { clusterStatus } from '../src/status.js';
+import { reportStatus } from '../src/operations/status.js';
 import { renderStatus } from '../src/ui/render.js';
 
 export default class Status extends DaprupCommand {
@@ -14,7 +14,7 @@ export default class Status extends DaprupCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Status);
     const tools = this.tools(flags);
-    const report = await clusterStatus(tools, { release: flags.release, namespace: flags['dapr-namespace'], stateDir: this.stateDir(flags), warnDays: flags['cert-warn-days'] });
+    const report = await reportStatus(tools, { release: flags.release, namespace: flags['dapr-namespace'], stateDir: this.stateDir(flags), warnDays: flags['cert-warn-days'] });
     if (flags.json) this.printJson(report);
     else this.print(renderStatus(report));
   }

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { clusterFlags, DaprupCommand } from '../src/cli/base-command.js';
 import { upgradeFlags, upgradeOptions } from '../src/cli/upgrade-flags.js';
 import { DaprupError, ExitCode } from '../src/errors.js';
-import { runUpgrade } from '../src/upgrade.js';
+import { runUpgrade } from '../src/operations/upgrade.js';
 import { TerminalPrompter, unattendedPrompter, yesPrompter } from '../src/ui/prompter.js';
 import { progressHooks } from '../src/ui/progress.js';
 import { renderPlan, renderPlanSummary } from '../src/ui/render.js';

@@ -9,6 +9,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const plugin = new Plugin({ root, type: 'core', isRoot: true, ignoreManifest: true, errorOnManifestCreate: true, respectNoCacheDefault: true });
 await plugin.load();
 const ids = Object.keys(plugin.manifest.commands);
-if (!ids.length) throw new Error('no commands found in dist/src/cli/commands.js (package.json oclif.commands): run tsc first');
+if (!ids.length) throw new Error('no commands found in dist/commands/index.js (package.json oclif.commands): run tsc first');
 writeFileSync(new URL('oclif.manifest.json', new URL('..', import.meta.url)), JSON.stringify(plugin.manifest, null, 2) + '\n');
 console.log(`oclif.manifest.json: ${ids.sort().join(', ')}`);

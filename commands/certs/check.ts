@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { clusterFlags, DaprupCommand } from '../../src/cli/base-command.js';
 import { certWarnDaysFlag } from '../../src/cli/cert-flags.js';
-import { checkCertificates } from '../../src/certs.js';
+import { checkCertificates } from '../../src/operations/certs.js';
 import { ExitCode } from '../../src/errors.js';
 import { renderBundle } from '../../src/ui/render.js';
 

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { clusterFlags, DaprupCommand } from '../../src/cli/base-command.js';
-import { exportCertificates } from '../../src/certs.js';
+import { exportCertificates } from '../../src/operations/certs.js';
 import { renderBundle } from '../../src/ui/render.js';
 
 export default class CertsExport extends DaprupCommand {

@@ -3,7 +3,7 @@ import { clusterFlags, DaprupCommand } from '../../src/cli/base-command.js';
 import { validateConcurrency, validateDuration } from '../../src/cli/upgrade-flags.js';
 import { DEFAULT_CHART } from '../../src/dapr/chart.js';
 import { DaprupError, ExitCode, usageError } from '../../src/errors.js';
-import { rotateTrustBundle } from '../../src/rotate.js';
+import { rotateTrustBundle } from '../../src/operations/rotate.js';
 import { TerminalPrompter, unattendedPrompter, yesPrompter } from '../../src/ui/prompter.js';
 import { progressHooks } from '../../src/ui/progress.js';
 import { renderRotationPlan } from '../../src/ui/render.js';

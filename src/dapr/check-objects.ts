@@ -1,9 +1,35 @@
 // What the production checks read beyond discovery: disruption budgets, Components, Configurations, namespaces,
 // claims and StorageClasses. Discovery folds them into its own `kubectl get -A` when asked (plan, check), so they
 // cost no process of their own; readCheckObjects reads them alone.
-import type { K8sObject, PersistentVolumeClaim, StorageClass } from '../cluster/k8s-types.js';
+import type { K8sObject, LabelSelector, PersistentVolumeClaim, StorageClass } from '../cluster/k8s-types.js';
 import type { Kubectl } from '../cluster/kubectl.js';
-import type { DaprComponent, DaprConfiguration, Namespace, PodDisruptionBudget } from './checks/types.js';
+
+export interface PodDisruptionBudget extends K8sObject {
+  spec: { selector?: LabelSelector; minAvailable?: number | string; maxUnavailable?: number | string };
+}
+
+export interface ComponentMetadataItem {
+  name: string;
+  value?: unknown;
+  secretKeyRef?: { name: string; key?: string };
+  envRef?: string;
+}
+
+export interface DaprComponent extends K8sObject {
+  spec?: { type?: string; version?: string; metadata?: ComponentMetadataItem[] };
+  auth?: { secretStore?: string };
+  scopes?: string[];
+}
+
+export interface DaprConfiguration extends K8sObject {
+  spec?: {
+    mtls?: { enabled?: boolean };
+    tracing?: { samplingRate?: string; otel?: { endpointAddress?: string }; zipkin?: { endpointAddress?: string } };
+    metric?: { enabled?: boolean };
+  };
+}
+
+export type Namespace = K8sObject;
 
 /** The objects the checks read beyond what discovery already has. */
 export interface CheckObjects {

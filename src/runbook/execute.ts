@@ -4,6 +4,11 @@ import { DaprupError, ExitCode } from '../errors.js';
 import type { Journal } from '../state/journal.js';
 import type { StepOf, StepPlan } from './types.js';
 
+/** How a run asks its user to confirm (src/ui/prompter.ts: at a terminal, --yes, or nobody to ask). */
+export interface Prompter {
+  confirm(message: string): Promise<boolean>;
+}
+
 export interface ExecuteHooks {
   confirmStep(step: { id: string; title: string }, plan: StepPlan): Promise<boolean>;
   runTask(title: string, work: (report: (message: string) => void) => Promise<void>): Promise<void>;

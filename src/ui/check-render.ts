@@ -1,6 +1,6 @@
 // `daprup check` as text: one section per group, a mark per check, and for everything that is not ok the
 // reason and the fix on indented lines.
-import type { CheckReport } from '../check.js';
+import type { CheckReport } from '../operations/check.js';
 import { CHECK_GROUPS, type CheckResult, type CheckSeverity } from '../dapr/checks/types.js';
 
 const CHECK_MARKS: Record<CheckSeverity, string> = { ok: '✔', warning: '⚠', failure: '✖', info: 'ℹ' };

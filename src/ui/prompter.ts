@@ -1,9 +1,9 @@
 // Confirmations: asked at a terminal, answered by --yes, refused when nobody is there to answer.
 import { DaprupError, ExitCode } from '../errors.js';
 
-export interface Prompter {
-  confirm(message: string): Promise<boolean>;
-}
+import type { Prompter } from '../runbook/execute.js';
+
+export type { Prompter };
 
 export class TerminalPrompter implements Prompter {
   async confirm(message: string): Promise<boolean> {

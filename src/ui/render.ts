@@ -1,10 +1,10 @@
 // Human-readable output: plans, status and certificate reports as plain sections and tables.
-import type { RotationPlan } from '../rotate.js';
+import type { RotationPlan } from '../operations/rotate.js';
 import { redactArgs } from '../cluster/redact.js';
 import { createRequire } from 'node:module';
 import type { UpgradePlan } from '../runbook/plan.js';
 import type { BundleReport } from '../dapr/trust-bundle.js';
-import type { StatusReport } from '../status.js';
+import type { StatusReport } from '../operations/status.js';
 import { renderCheckLines } from './check-render.js';
 
 // Plain ASCII (and line breaks): every character one column wide.

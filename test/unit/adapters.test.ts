@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { supportedMinors } from '../../src/check.js';
+import { supportedMinors } from '../../src/operations/check.js';
 import { chartRef, Helm } from '../../src/cluster/helm.js';
 import { Kubectl } from '../../src/cluster/kubectl.js';
 import { FakeRunner } from './fake-runner.js';

@@ -1,7 +1,7 @@
 // `daprup check` end to end over a fake runner: which helm/kubectl processes it starts (few, read-only), how it
 // degrades when a kind cannot be read, and what the text report looks like.
 import { describe, expect, it } from 'vitest';
-import { runCheck } from '../../src/check.js';
+import { checkCluster } from '../../src/operations/check.js';
 import { readCheckObjects } from '../../src/dapr/check-objects.js';
 import { Helm } from '../../src/cluster/helm.js';
 import { Kubectl } from '../../src/cluster/kubectl.js';
@@ -47,7 +47,7 @@ const WORKLOADS = 'statefulsets,daemonsets,jobs.batch,cronjobs.batch';
 describe('daprup check over a fake cluster', () => {
   it('reads everything in 10 read-only processes, PDBs, Components, Configurations, namespaces, claims and StorageClasses in the workloads\' call', async () => {
     const { runner, tools } = fakeCluster();
-    const report = await runCheck(tools, options);
+    const report = await checkCluster(tools, options);
     expect(runner.calls).toHaveLength(10);
     const lines = runner.commandLines();
     expect(lines.filter((l) => l.includes(EXTRA))).toEqual([`kubectl get ${WORKLOADS},${EXTRA} -o json --all-namespaces`]);
@@ -64,20 +64,20 @@ describe('daprup check over a fake cluster', () => {
       i.components = [component('shop', 'statestore', [{ name: 'redisPassword', value: 'hunter2' }])];
       i.workloads = [app('shop', 'orders', { 'dapr.io/enabled': 'true' })];
     });
-    const report = await runCheck(poor.tools, options);
+    const report = await checkCluster(poor.tools, options);
     expect(report.failed).toBe(true);
     expect(report.checks.filter((c) => c.severity === 'failure').map((c) => c.id)).toEqual(['component-secrets']);
     expect(JSON.stringify(report)).not.toContain('hunter2');
 
     const warnedOnly = fakeCluster((i) => { i.workloads = [app('shop', 'orders', { 'dapr.io/enabled': 'true' })]; });
-    expect((await runCheck(warnedOnly.tools, options)).failed).toBe(false);
-    expect((await runCheck(fakeCluster((i) => { i.workloads = [app('shop', 'orders', { 'dapr.io/enabled': 'true' })]; }).tools, { ...options, strict: true })).failed).toBe(true);
+    expect((await checkCluster(warnedOnly.tools, options)).failed).toBe(false);
+    expect((await checkCluster(fakeCluster((i) => { i.workloads = [app('shop', 'orders', { 'dapr.io/enabled': 'true' })]; }).tools, { ...options, strict: true })).failed).toBe(true);
   });
 
   it('uses the built-in supported minors when the chart repository is not configured', async () => {
     const { runner, tools } = fakeCluster();
     runner.on('helm', ['search', 'repo'], { exitCode: 1, stderr: 'Error: no repositories configured' });
-    const report = await runCheck(tools, options);
+    const report = await checkCluster(tools, options);
     expect(report.supportedMinors.source).toMatch(/^built-in list as of \d{4}-\d\d-\d\d$/);
   });
 
@@ -104,7 +104,7 @@ describe('check report text', () => {
       i.components = [component('shop', 'statestore', [{ name: 'redisPassword', value: 'hunter2' }])];
       i.values = { ...i.values, global: { prometheus: { enabled: false } } };
     });
-    const text = renderCheckReport(await runCheck(tools, options));
+    const text = renderCheckReport(await checkCluster(tools, options));
     const lines = text.split('\n');
     expect(lines[0]).toBe('Dapr 1.16.19: release dapr in dapr-system (chart 1.16.19, revision 3)');
     expect(lines.filter((l) => /^[A-Z]/.test(l) && !l.includes(':') && !l.includes('.'))).toEqual(['Control plane', 'Sidecars', 'Security', 'Observability', 'Versions']);

@@ -13,7 +13,7 @@ import type { ExecuteHooks } from '../../src/runbook/execute.js';
 import type { UpgradePlan } from '../../src/runbook/plan.js';
 import type { RunContext, Step, UpgradeOptions } from '../../src/runbook/types.js';
 import { JournalStore, type JournalData } from '../../src/state/journal.js';
-import { runUpgrade, type UpgradeRun, type UpgradeRunbook } from '../../src/upgrade.js';
+import { runUpgrade, type UpgradeRun, type UpgradeRunbook } from '../../src/operations/upgrade.js';
 import type { Prompter } from '../../src/ui/prompter.js';
 import { FakeRunner } from './fake-runner.js';
 

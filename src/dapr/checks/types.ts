@@ -32,32 +32,9 @@ export interface CheckResult {
 
 export const MAX_LISTED = 10;
 
-export interface PodDisruptionBudget extends K8sObject {
-  spec: { selector?: LabelSelector; minAvailable?: number | string; maxUnavailable?: number | string };
-}
-
-export interface ComponentMetadataItem {
-  name: string;
-  value?: unknown;
-  secretKeyRef?: { name: string; key?: string };
-  envRef?: string;
-}
-
-export interface DaprComponent extends K8sObject {
-  spec?: { type?: string; version?: string; metadata?: ComponentMetadataItem[] };
-  auth?: { secretStore?: string };
-  scopes?: string[];
-}
-
-export interface DaprConfiguration extends K8sObject {
-  spec?: {
-    mtls?: { enabled?: boolean };
-    tracing?: { samplingRate?: string; otel?: { endpointAddress?: string }; zipkin?: { endpointAddress?: string } };
-    metric?: { enabled?: boolean };
-  };
-}
-
-export type Namespace = K8sObject;
+// The objects the checks read beyond discovery (their reader, check-objects.ts, sits below discovery).
+import type { DaprComponent, DaprConfiguration, Namespace, PodDisruptionBudget } from '../check-objects.js';
+export type { ComponentMetadataItem, DaprComponent, DaprConfiguration, Namespace, PodDisruptionBudget } from '../check-objects.js';
 
 /** Which minors Dapr supports now, and where that list came from. */
 export interface SupportedMinors {

@@ -5,30 +5,30 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import type { Pod, Secret, Workload } from './cluster/k8s-types.js';
-import { selectorMatches } from './cluster/k8s-types.js';
-import { CONTROL_PLANE, TLS_VALUES } from './dapr/chart.js';
-import { isSharedRelease } from './dapr/data-plane.js';
-import { liveDataPlane } from './dapr/live-data-plane.js';
-import type { Tools } from './cluster/tools.js';
-import { dataPlaneOf, findRelease, inspectCluster, type ClusterFacts } from './dapr/discovery.js';
-import { explain } from './dapr/error-hints.js';
+import type { Pod, Secret, Workload } from '../cluster/k8s-types.js';
+import { selectorMatches } from '../cluster/k8s-types.js';
+import { CONTROL_PLANE, TLS_VALUES } from '../dapr/chart.js';
+import { isSharedRelease } from '../dapr/data-plane.js';
+import { liveDataPlane } from '../dapr/live-data-plane.js';
+import type { Tools } from '../cluster/tools.js';
+import { dataPlaneOf, findRelease, inspectCluster, type ClusterFacts } from '../dapr/discovery.js';
+import { explain } from '../dapr/error-hints.js';
 import {
   bringYourOwn, newRoot, renewIssuer, rotationPhases, RotationInputError, sameBundle, sentryKeyType,
   type PendingBundle, type RotationPhase,
-} from './dapr/rotation.js';
-import { checkTrustBundle, type TrustBundle } from './dapr/trust-bundle.js';
-import { parseAnchors } from './dapr/x509.js';
-import { DaprupError, ExitCode, refusal, usageError } from './errors.js';
-import { executeRunbook, type ExecuteHooks } from './runbook/execute.js';
-import { recoverPendingRelease } from './runbook/prepare.js';
-import { restartWorkloads } from './runbook/restart.js';
-import { STEP_IDS } from './runbook/runbook.js';
-import { readLiveTrustBundle, writeBundleFiles } from './runbook/steps/trust-bundle.js';
-import type { StepOf, StepPlan } from './runbook/types.js';
-import { JournalStore, unfinishedRun, type Journal } from './state/journal.js';
-import { RunLease } from './state/lease.js';
-import type { Prompter } from './ui/prompter.js';
+} from '../dapr/rotation.js';
+import { checkTrustBundle, type TrustBundle } from '../dapr/trust-bundle.js';
+import { parseAnchors } from '../dapr/x509.js';
+import { DaprupError, ExitCode, refusal, usageError } from '../errors.js';
+import { executeRunbook, type ExecuteHooks } from '../runbook/execute.js';
+import { recoverPendingRelease } from '../runbook/prepare.js';
+import { restartWorkloads } from '../runbook/restart.js';
+import { STEP_IDS } from '../runbook/runbook.js';
+import { readLiveTrustBundle, writeBundleFiles } from '../runbook/steps/trust-bundle.js';
+import type { StepOf, StepPlan } from '../runbook/types.js';
+import { JournalStore, unfinishedRun, type Journal } from '../state/journal.js';
+import { RunLease } from '../state/lease.js';
+import type { Prompter } from '../runbook/execute.js';
 
 export interface RotateOptions {
   release?: string;

@@ -1,15 +1,15 @@
 // `daprup check`: read the cluster once (discovery, plus one kubectl call for disruption budgets, Components,
 // Configurations and namespaces, plus the release's computed values and the chart index), then judge it with
 // the pure checks in src/dapr/checks/. Read-only.
-import { chartRef, type Helm } from './cluster/helm.js';
-import type { Tools } from './cluster/tools.js';
-import { checksFailed, runChecks, summarize, type CheckSummary } from './dapr/checks/index.js';
-import type { CheckInput, CheckResult, SupportedMinors } from './dapr/checks/types.js';
-import { readCheckObjects } from './dapr/check-objects.js';
-import { fallbackSupportedMinors, supportedMinorsFrom } from './dapr/checks/versions.js';
-import { inspectCluster, type DiscoveryOptions, type ReleaseFacts } from './dapr/discovery.js';
+import { chartRef, type Helm } from '../cluster/helm.js';
+import type { Tools } from '../cluster/tools.js';
+import { checksFailed, runChecks, summarize, type CheckSummary } from '../dapr/checks/index.js';
+import type { CheckInput, CheckResult, SupportedMinors } from '../dapr/checks/types.js';
+import { readCheckObjects } from '../dapr/check-objects.js';
+import { fallbackSupportedMinors, supportedMinorsFrom } from '../dapr/checks/versions.js';
+import { inspectCluster, type DiscoveryOptions, type ReleaseFacts } from '../dapr/discovery.js';
 
-export type { CheckObjects } from './dapr/check-objects.js';
+export type { CheckObjects } from '../dapr/check-objects.js';
 
 export interface CheckOptions extends DiscoveryOptions {
   /** Chart reference whose repository index lists the supported minors (default dapr/dapr). */
@@ -50,7 +50,7 @@ export interface CheckReport {
   checks: CheckResult[];
 }
 
-export async function runCheck(tools: Tools, o: CheckOptions): Promise<CheckReport> {
+export async function checkCluster(tools: Tools, o: CheckOptions): Promise<CheckReport> {
   const input = await gatherCheckInput(tools, o);
   const checks = runChecks(input);
   return { release: input.release, supportedMinors: input.supported, strict: o.strict, failed: checksFailed(checks, o.strict), summary: summarize(checks), checks };

@@ -1,12 +1,12 @@
 // `daprup certs export` and `daprup certs check`.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Tools } from './cluster/tools.js';
-import { findRelease } from './dapr/discovery.js';
-import { explain } from './dapr/error-hints.js';
-import { checkTrustBundle, type BundleReport, type TrustBundle } from './dapr/trust-bundle.js';
-import { readTrustBundle, writeBundleFiles } from './dapr/trust-bundle-io.js';
-import { refusal, usageError } from './errors.js';
+import type { Tools } from '../cluster/tools.js';
+import { findRelease } from '../dapr/discovery.js';
+import { explain } from '../dapr/error-hints.js';
+import { checkTrustBundle, type BundleReport, type TrustBundle } from '../dapr/trust-bundle.js';
+import { readTrustBundle, writeBundleFiles } from '../dapr/trust-bundle-io.js';
+import { refusal, usageError } from '../errors.js';
 
 async function liveBundle(tools: Tools, o: { release?: string; namespace?: string }): Promise<TrustBundle> {
   const release = await findRelease(tools, o);

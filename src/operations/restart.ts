@@ -1,13 +1,13 @@
 // `daprup restart`: the data-plane step on its own, for workloads whose sidecar differs from the control plane.
-import type { Tools } from './cluster/tools.js';
-import { findRelease, listReleases, sharedReleasesOf } from './dapr/discovery.js';
-import { DaprupError, ExitCode } from './errors.js';
-import { judgeDataPlane, unreached, type WorkloadVerdict } from './dapr/data-plane.js';
-import { liveDataPlane } from './dapr/live-data-plane.js';
-import { restartWorkloads, type RestartOutcome } from './runbook/restart.js';
-import type { Prompter } from './ui/prompter.js';
+import type { Tools } from '../cluster/tools.js';
+import { findRelease, listReleases, sharedReleasesOf } from '../dapr/discovery.js';
+import { DaprupError, ExitCode } from '../errors.js';
+import { judgeDataPlane, unreached, type WorkloadVerdict } from '../dapr/data-plane.js';
+import { liveDataPlane } from '../dapr/live-data-plane.js';
+import { restartWorkloads, type RestartOutcome } from '../runbook/restart.js';
+import type { Prompter } from '../runbook/execute.js';
 
-export interface RestartCommandOptions {
+export interface RestartSidecarsOptions {
   release?: string;
   daprNamespace?: string;
   namespace?: string;
@@ -31,7 +31,7 @@ export interface RestartReport {
   outcome?: RestartOutcome;
 }
 
-export async function restartCommand(tools: Tools, o: RestartCommandOptions): Promise<RestartReport> {
+export async function restartSidecars(tools: Tools, o: RestartSidecarsOptions): Promise<RestartReport> {
   const releases = await listReleases(tools);
   const release = await findRelease(tools, { release: o.release, namespace: o.daprNamespace }, releases);
   const version = release.version;

@@ -2,14 +2,14 @@
 // package and the standalone executable (one bundled script, no command files to find) run the same table.
 // A command file not listed here does not exist for either.
 import type { Command } from '@oclif/core';
-import CertsCheck from '../../commands/certs/check.js';
-import CertsExport from '../../commands/certs/export.js';
-import CertsRotate from '../../commands/certs/rotate.js';
-import Check from '../../commands/check.js';
-import Plan from '../../commands/plan.js';
-import Restart from '../../commands/restart.js';
-import Status from '../../commands/status.js';
-import Upgrade from '../../commands/upgrade.js';
+import CertsCheck from './certs/check.js';
+import CertsExport from './certs/export.js';
+import CertsRotate from './certs/rotate.js';
+import Check from './check.js';
+import Plan from './plan.js';
+import Restart from './restart.js';
+import Status from './status.js';
+import Upgrade from './upgrade.js';
 
 export const COMMANDS = {
   'certs:check': CertsCheck,

@@ -1,14 +1,14 @@
 // `daprup status`: the control plane, the trust bundle, the data plane with its skew, and any unfinished run.
-import type { Tools } from './cluster/tools.js';
-import { inspectCluster, dataPlaneOf, type DiscoveryOptions } from './dapr/discovery.js';
-import type { ComponentStatus } from './dapr/control-plane.js';
-import { judgeDataPlane, unreached, type DataPlaneWorkload } from './dapr/data-plane.js';
-import { sharedDaprd } from './dapr/dapr-shared.js';
-import { skew } from './dapr/skew.js';
-import { checkTrustBundle, type BundleReport } from './dapr/trust-bundle.js';
-import type { ReleaseFacts } from './dapr/discovery.js';
-import { STEP_IDS } from './runbook/runbook.js';
-import { JournalStore, stoppedAt, unfinishedRun } from './state/journal.js';
+import type { Tools } from '../cluster/tools.js';
+import { inspectCluster, dataPlaneOf, type DiscoveryOptions } from '../dapr/discovery.js';
+import type { ComponentStatus } from '../dapr/control-plane.js';
+import { judgeDataPlane, unreached, type DataPlaneWorkload } from '../dapr/data-plane.js';
+import { sharedDaprd } from '../dapr/dapr-shared.js';
+import { skew } from '../dapr/skew.js';
+import { checkTrustBundle, type BundleReport } from '../dapr/trust-bundle.js';
+import type { ReleaseFacts } from '../dapr/discovery.js';
+import { STEP_IDS } from '../runbook/runbook.js';
+import { JournalStore, stoppedAt, unfinishedRun } from '../state/journal.js';
 
 export interface StatusReport {
   release: ReleaseFacts;
@@ -24,7 +24,7 @@ export interface StatusReport {
   unfinishedRun?: { runId: string; kind: 'upgrade' | 'rotate'; from: string; target: string; step: string; status: string };
 }
 
-export async function clusterStatus(tools: Tools, o: DiscoveryOptions & { stateDir: string; warnDays: number }): Promise<StatusReport> {
+export async function reportStatus(tools: Tools, o: DiscoveryOptions & { stateDir: string; warnDays: number }): Promise<StatusReport> {
   const facts = await inspectCluster(tools, o);
   const version = facts.release.version;
   const all = dataPlaneOf(facts);

@@ -1,17 +1,17 @@
 // `daprup upgrade`: plan, confirm, then walk the runbook under a journal so an interrupted run resumes.
 import { rm } from 'node:fs/promises';
-import type { Tools } from './cluster/tools.js';
-import { findRelease } from './dapr/discovery.js';
-import { explain } from './dapr/error-hints.js';
-import { DaprupError, ExitCode, refusal } from './errors.js';
-import { executeRunbook, type ExecuteHooks } from './runbook/execute.js';
-import { RUNBOOK } from './runbook/runbook.js';
-import { buildPlan, type UpgradePlan } from './runbook/plan.js';
-import { prepareRun, type PrepareOptions } from './runbook/prepare.js';
-import type { RunContext, Step, UpgradeOptions } from './runbook/types.js';
-import { JournalStore, unfinishedRun } from './state/journal.js';
-import { RunLease } from './state/lease.js';
-import type { Prompter } from './ui/prompter.js';
+import type { Tools } from '../cluster/tools.js';
+import { findRelease } from '../dapr/discovery.js';
+import { explain } from '../dapr/error-hints.js';
+import { DaprupError, ExitCode, refusal } from '../errors.js';
+import { executeRunbook, type ExecuteHooks } from '../runbook/execute.js';
+import { RUNBOOK } from '../runbook/runbook.js';
+import { buildPlan, type UpgradePlan } from '../runbook/plan.js';
+import { prepareRun, type PrepareOptions } from '../runbook/prepare.js';
+import type { RunContext, Step, UpgradeOptions } from '../runbook/types.js';
+import { JournalStore, unfinishedRun } from '../state/journal.js';
+import { RunLease } from '../state/lease.js';
+import type { Prompter } from '../runbook/execute.js';
 
 /** What an upgrade walks: how its context is read, its plan, and its steps in order. */
 export interface UpgradeRunbook {
