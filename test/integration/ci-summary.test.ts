@@ -8,8 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/tools.js';
 
-// @ts-expect-error a plain .mjs script without types
-const { countReport, summarize, summaryLine } = (await import('../../scripts/ci-summary.mjs')) as typeof import('../../scripts/ci-summary.mjs');
+import { countReport, summarize, summaryLine } from '../../scripts/ci-summary.mjs';
 
 const vitest = join(REPO_ROOT, 'node_modules', '.bin', 'vitest');
 
