@@ -5,7 +5,19 @@
 // runbook (bench/naive-runbook.sh), one kubectl call per namespace and per workload, measured up to
 // BENCH_NAIVE_MAX workloads and extrapolated linearly beyond.
 import { join } from 'node:path';
-import { applyApps, appsIn, fleetKind, fleetObject, fleetSpelling, RESTARTED_KINDS, RUNNING_KINDS, startBenchCluster, TO_VERSION, waitPodsReady, type BenchCluster } from './lib/cluster.js';
+import {
+  applyApps,
+  appsIn,
+  fleetKind,
+  fleetObject,
+  fleetSpelling,
+  RESTARTED_KINDS,
+  RUNNING_KINDS,
+  startBenchCluster,
+  TO_VERSION,
+  waitPodsReady,
+  type BenchCluster,
+} from './lib/cluster.js';
 import { check, countingShims, measure, measureDaprup, REPO, type Measured, type Shims } from './lib/exec.js';
 import { envInt, envList, median, mib, ms, ratio, table, type Verdict } from './lib/stats.js';
 
@@ -50,7 +62,9 @@ export async function discoveryBenchmark(log: (line: string) => void): Promise<{
     for (const scale of scales) {
       const t0 = Date.now();
       const index = new Map(appsIn('fleet', namespaces, scale).map((a, i) => [a.name, i]));
-      await applyApps(cluster, appsIn('fleet', namespaces, scale, deployed), { 'daprup-bench': 'fleet' }, 250, 4, (a, labels) => fleetObject(a, index.get(a.name)!, labels));
+      await applyApps(cluster, appsIn('fleet', namespaces, scale, deployed), { 'daprup-bench': 'fleet' }, 250, 4, (a, labels) =>
+        fleetObject(a, index.get(a.name)!, labels),
+      );
       await waitPodsReady(cluster, 'daprup-bench=fleet', countKinds(scale, RUNNING_KINDS), 20 * 60_000, log);
       deployed = scale;
       log(`discovery: ${scale} workloads in ${namespaces} namespaces available (+${((Date.now() - t0) / 1000).toFixed(0)} s)`);
@@ -62,7 +76,9 @@ export async function discoveryBenchmark(log: (line: string) => void): Promise<{
       }
       if (scale <= naiveMax) point.naive = await naiveRunbook(cluster, shims, scale);
       points.push(point);
-      log(`discovery at ${scale}: status ${ms(wall(point.status))}, plan ${ms(wall(point.plan))}${point.naive ? `, naive runbook ${ms(point.naive.wallMs)}` : ''}`);
+      log(
+        `discovery at ${scale}: status ${ms(wall(point.status))}, plan ${ms(wall(point.plan))}${point.naive ? `, naive runbook ${ms(point.naive.wallMs)}` : ''}`,
+      );
     }
   } finally {
     await shims.remove();
@@ -75,33 +91,55 @@ function daprup(c: BenchCluster, shims: Shims, args: string[]): Promise<Measured
   return measureDaprup(args, { shims, kubeconfig: c.sandbox.kubeconfig, stateDir: c.env.stateDir, env: c.env.env });
 }
 
-const countKinds = (n: number, kinds: ReadonlySet<string>) => Array.from({ length: n }, (_, i) => fleetKind(i)).filter((k) => kinds.has(k)).length;
+const countKinds = (n: number, kinds: ReadonlySet<string>) =>
+  Array.from({ length: n }, (_, i) => fleetKind(i)).filter((k) => kinds.has(k)).length;
 
 /** Not timed: what daprup reads must be the whole fleet, or the figures mean nothing. */
 async function validate(c: BenchCluster, shims: Shims, workloads: number): Promise<void> {
-  const status = JSON.parse(check(await daprup(c, shims, ['status', '--json']), 'daprup status --json').stdout) as { dataPlane: { namespace: string; sidecarVersions: string[] }[] };
+  const status = JSON.parse(check(await daprup(c, shims, ['status', '--json']), 'daprup status --json').stdout) as {
+    dataPlane: { namespace: string; sidecarVersions: string[] }[];
+  };
   const fleet = status.dataPlane.filter((w) => w.namespace.startsWith('fleet-'));
   const withSidecar = fleet.filter((w) => w.sidecarVersions.length > 0).length;
   const running = countKinds(workloads, RUNNING_KINDS);
-  if (fleet.length !== workloads || withSidecar !== running) throw new Error(`daprup status saw ${fleet.length} fleet workloads (${withSidecar} with a sidecar), expected ${workloads} (${running})`);
-  const plan = JSON.parse(check(await daprup(c, shims, ['plan', '--to', TO_VERSION, '--json']), 'daprup plan --json').stdout) as { workloads: { namespace: string; decision: string }[] };
+  if (fleet.length !== workloads || withSidecar !== running)
+    throw new Error(
+      `daprup status saw ${fleet.length} fleet workloads (${withSidecar} with a sidecar), expected ${workloads} (${running})`,
+    );
+  const plan = JSON.parse(check(await daprup(c, shims, ['plan', '--to', TO_VERSION, '--json']), 'daprup plan --json').stdout) as {
+    workloads: { namespace: string; decision: string }[];
+  };
   const fleetPlan = plan.workloads.filter((w) => w.namespace.startsWith('fleet-'));
   const restarts = fleetPlan.filter((w) => w.decision === 'restart').length;
   const named = fleetPlan.filter((w) => w.decision === 'unreached').length;
   const expected = countKinds(workloads, RESTARTED_KINDS);
-  if (restarts !== expected || named !== running - expected) throw new Error(`daprup plan would restart ${restarts} fleet workloads and name ${named}, expected ${expected} and ${running - expected}`);
+  if (restarts !== expected || named !== running - expected)
+    throw new Error(
+      `daprup plan would restart ${restarts} fleet workloads and name ${named}, expected ${expected} and ${running - expected}`,
+    );
 }
 
 async function naiveRunbook(c: BenchCluster, shims: Shims, workloads: number): Promise<Measured> {
-  const m = check(await measure('bash', [join(REPO, 'bench', 'naive-runbook.sh'), '--kubeconfig', c.sandbox.kubeconfig], { shims, env: { KUBECTL: shims.kubectl } }), 'naive-runbook.sh');
+  const m = check(
+    await measure('bash', [join(REPO, 'bench', 'naive-runbook.sh'), '--kubeconfig', c.sandbox.kubeconfig], {
+      shims,
+      env: { KUBECTL: shims.kubectl },
+    }),
+    'naive-runbook.sh',
+  );
   const found = m.stdout.split('\n').filter((l) => l.startsWith('fleet-') && l.includes('daprd:')).length;
   // It looks at Deployments annotated exactly "true": the other spellings and kinds are invisible to it.
-  const visible = Array.from({ length: workloads }, (_, i) => i).filter((i) => fleetKind(i) === 'Deployment' && fleetSpelling(i) === 'true').length;
+  const visible = Array.from({ length: workloads }, (_, i) => i).filter(
+    (i) => fleetKind(i) === 'Deployment' && fleetSpelling(i) === 'true',
+  ).length;
   if (found !== visible) throw new Error(`the naive runbook found ${found} fleet sidecars, expected ${visible} (of ${workloads})`);
   return m;
 }
 
-function report(points: Point[], o: { total: number; namespaces: number; repeats: number; naiveMax: number }): { text: string; verdicts: Verdict[] } {
+function report(
+  points: Point[],
+  o: { total: number; namespaces: number; repeats: number; naiveMax: number },
+): { text: string; verdicts: Verdict[] } {
   const last = points.at(-1)!;
   const measuredNaive = points.filter((p) => p.naive);
   const naiveWall = fit(measuredNaive.map((p) => [p.workloads, p.naive!.wallMs]));
@@ -110,24 +148,64 @@ function report(points: Point[], o: { total: number; namespaces: number; repeats
   const naiveAt = (p: Point) => (p.naive ? p.naive.wallMs : measuredNaive.length ? naiveWall(p.workloads) : NaN);
   const naiveProcsAt = (p: Point) => (p.naive ? procs(p.naive) : measuredNaive.length ? Math.round(naiveProcs(p.workloads)) : NaN);
 
-  const at = table(['command', 'wall (median)', 'peak RSS daprup', 'peak RSS any process', 'helm + kubectl processes', 'vs naive runbook'], [
-    ...(['status', 'plan'] as const).map((k) => {
-      const ms_ = last[k];
-      return [`daprup ${k === 'plan' ? `plan --to ${TO_VERSION}` : 'status'}`, ms(wall(ms_)), mib(rss(ms_)), mib(treeRss(ms_)), `${ms_[0]!.helm} + ${ms_[0]!.kubectl}`, ratio(wall(ms_) / naiveAt(last))];
-    }),
-    [`naive runbook${naiveNote(last)}`, ms(naiveAt(last)), '-', last.naive ? mib(last.naive.treeRssKiB) : '-', last.naive ? `0 + ${last.naive.kubectl}` : `0 + ~${naiveProcsAt(last)}`, '1.00×'],
-  ]);
-  const curve = table(['workloads', 'status wall', 'status RSS', 'plan wall', 'plan RSS', 'processes (status / plan)', 'naive runbook wall', 'naive processes'],
-    points.map((p) => [p.workloads, ms(wall(p.status)), mib(rss(p.status)), ms(wall(p.plan)), mib(rss(p.plan)), `${procs(p.status[0]!)} / ${procs(p.plan[0]!)}`, `${ms(naiveAt(p))}${naiveNote(p)}`, `${naiveProcsAt(p)}${naiveNote(p)}`]));
+  const at = table(
+    ['command', 'wall (median)', 'peak RSS daprup', 'peak RSS any process', 'helm + kubectl processes', 'vs naive runbook'],
+    [
+      ...(['status', 'plan'] as const).map((k) => {
+        const ms_ = last[k];
+        return [
+          `daprup ${k === 'plan' ? `plan --to ${TO_VERSION}` : 'status'}`,
+          ms(wall(ms_)),
+          mib(rss(ms_)),
+          mib(treeRss(ms_)),
+          `${ms_[0]!.helm} + ${ms_[0]!.kubectl}`,
+          ratio(wall(ms_) / naiveAt(last)),
+        ];
+      }),
+      [
+        `naive runbook${naiveNote(last)}`,
+        ms(naiveAt(last)),
+        '-',
+        last.naive ? mib(last.naive.treeRssKiB) : '-',
+        last.naive ? `0 + ${last.naive.kubectl}` : `0 + ~${naiveProcsAt(last)}`,
+        '1.00×',
+      ],
+    ],
+  );
+  const curve = table(
+    [
+      'workloads',
+      'status wall',
+      'status RSS',
+      'plan wall',
+      'plan RSS',
+      'processes (status / plan)',
+      'naive runbook wall',
+      'naive processes',
+    ],
+    points.map((p) => [
+      p.workloads,
+      ms(wall(p.status)),
+      mib(rss(p.status)),
+      ms(wall(p.plan)),
+      mib(rss(p.plan)),
+      `${procs(p.status[0]!)} / ${procs(p.plan[0]!)}`,
+      `${ms(naiveAt(p))}${naiveNote(p)}`,
+      `${naiveProcsAt(p)}${naiveNote(p)}`,
+    ]),
+  );
   const first = points[0]!;
-  const growth = points.length > 1
-    ? (['status', 'plan'] as const).map((k) => {
-      const dw = (last.workloads - first.workloads) / 1000;
-      const dt = (wall(last[k]) - wall(first[k])) / dw;
-      const dm = (rss(last[k]) - rss(first[k])) / dw;
-      return `${k} ${dt < 0 ? '-' : '+'}${ms(Math.abs(dt))} and ${dm < 0 ? '-' : '+'}${mib(Math.abs(dm))} per 1,000 workloads`;
-    }).join('; ')
-    : '';
+  const growth =
+    points.length > 1
+      ? (['status', 'plan'] as const)
+          .map((k) => {
+            const dw = (last.workloads - first.workloads) / 1000;
+            const dt = (wall(last[k]) - wall(first[k])) / dw;
+            const dm = (rss(last[k]) - rss(first[k])) / dw;
+            return `${k} ${dt < 0 ? '-' : '+'}${ms(Math.abs(dt))} and ${dm < 0 ? '-' : '+'}${mib(Math.abs(dm))} per 1,000 workloads`;
+          })
+          .join('; ')
+      : '';
 
   const planWall = wall(last.plan);
   const planRss = rss(last.plan);
@@ -140,7 +218,11 @@ function report(points: Point[], o: { total: number; namespaces: number; repeats
       target: `constant, ≤ ${PROCESS_LIMIT}`,
       measured: `${constant ? 'constant' : 'GROWS'}: status ${procs(last.status[0]!)}, plan ${procs(last.plan[0]!)} (naive runbook: ${naiveProcsAt(last)}${naiveNote(last)})`,
       met: constant && maxProcs <= PROCESS_LIMIT,
-      margin: !constant ? 'grows with workloads' : maxProcs <= PROCESS_LIMIT ? `${PROCESS_LIMIT - maxProcs} under` : `${maxProcs - PROCESS_LIMIT} over (plan)`,
+      margin: !constant
+        ? 'grows with workloads'
+        : maxProcs <= PROCESS_LIMIT
+          ? `${PROCESS_LIMIT - maxProcs} under`
+          : `${maxProcs - PROCESS_LIMIT} over (plan)`,
     },
     {
       benchmark: `discovery: plan wall time at ${last.workloads}`,

@@ -12,7 +12,13 @@ import { envInt, envList, ms, ratio, table, type Verdict } from './lib/stats.js'
 const LIMIT = 1.25;
 const TARGET_CONCURRENCY = 8;
 
-interface Run { label: string; workloads: number; concurrency?: number; m: Measured; ideal?: number }
+interface Run {
+  label: string;
+  workloads: number;
+  concurrency?: number;
+  m: Measured;
+  ideal?: number;
+}
 
 export async function restartBenchmark(log: (line: string) => void): Promise<{ text: string; verdicts: Verdict[] }> {
   const n = envInt('BENCH_RESTART_WORKLOADS', 200);
@@ -32,11 +38,26 @@ export async function restartBenchmark(log: (line: string) => void): Promise<{ t
     log(`restart: ${n} workloads in ${namespaces} namespaces available`);
 
     // The pod-ready delay at work: one rollout takes at least T.
-    single = check(await measure('bash', [join(REPO, 'bench', 'serial-restart.sh'), '--kubeconfig', cluster.sandbox.kubeconfig], { shims, env: { KUBECTL: shims.kubectl }, input: `${subset[0]!.namespace} ${subset[0]!.name}\n` }), 'one rollout');
-    if (single.wallMs < delay) throw new Error(`one rollout took ${ms(single.wallMs)}, less than the pod-ready delay ${ms(delay)}: the delay is not in effect`);
+    single = check(
+      await measure('bash', [join(REPO, 'bench', 'serial-restart.sh'), '--kubeconfig', cluster.sandbox.kubeconfig], {
+        shims,
+        env: { KUBECTL: shims.kubectl },
+        input: `${subset[0]!.namespace} ${subset[0]!.name}\n`,
+      }),
+      'one rollout',
+    );
+    if (single.wallMs < delay)
+      throw new Error(`one rollout took ${ms(single.wallMs)}, less than the pod-ready delay ${ms(delay)}: the delay is not in effect`);
     log(`restart: one rollout restart + status takes ${ms(single.wallMs)} (pod-ready delay ${ms(delay)})`);
 
-    const serial = check(await measure('bash', [join(REPO, 'bench', 'serial-restart.sh'), '--kubeconfig', cluster.sandbox.kubeconfig], { shims, env: { KUBECTL: shims.kubectl }, input: subset.map((a) => `${a.namespace} ${a.name}\n`).join('') }), 'serial restart loop');
+    const serial = check(
+      await measure('bash', [join(REPO, 'bench', 'serial-restart.sh'), '--kubeconfig', cluster.sandbox.kubeconfig], {
+        shims,
+        env: { KUBECTL: shims.kubectl },
+        input: subset.map((a) => `${a.namespace} ${a.name}\n`).join(''),
+      }),
+      'serial restart loop',
+    );
     runs.push({ label: 'serial kubectl loop', workloads: subset.length, m: serial, ideal: subset.length * delay });
     log(`restart: serial loop over ${subset.length}: ${ms(serial.wallMs)}`);
 
@@ -44,11 +65,21 @@ export async function restartBenchmark(log: (line: string) => void): Promise<{ t
       const scope = c === 1 ? subset : apps;
       const before = await restartedAt(cluster, scope);
       const args = ['restart', '--all', '--yes', '--concurrency', String(c), ...(c === 1 ? ['--namespace', subset[0]!.namespace] : [])];
-      const m = check(await measureDaprup(args, { shims, kubeconfig: cluster.sandbox.kubeconfig, stateDir: cluster.env.stateDir, env: cluster.env.env }), `daprup ${args.join(' ')}`);
+      const m = check(
+        await measureDaprup(args, { shims, kubeconfig: cluster.sandbox.kubeconfig, stateDir: cluster.env.stateDir, env: cluster.env.env }),
+        `daprup ${args.join(' ')}`,
+      );
       const after = await restartedAt(cluster, scope);
       const restartedOnce = scope.filter((a) => after.get(key(a)) !== before.get(key(a))).length;
-      if (restartedOnce !== scope.length) throw new Error(`daprup restart --concurrency ${c} restarted ${restartedOnce} of ${scope.length} workloads`);
-      runs.push({ label: `daprup restart --concurrency ${c}`, workloads: scope.length, concurrency: c, m, ideal: Math.ceil(scope.length / c) * delay });
+      if (restartedOnce !== scope.length)
+        throw new Error(`daprup restart --concurrency ${c} restarted ${restartedOnce} of ${scope.length} workloads`);
+      runs.push({
+        label: `daprup restart --concurrency ${c}`,
+        workloads: scope.length,
+        concurrency: c,
+        m,
+        ideal: Math.ceil(scope.length / c) * delay,
+      });
       log(`restart: --concurrency ${c} over ${scope.length}: ${ms(m.wallMs)} (ideal ${ms(Math.ceil(scope.length / c) * delay)})`);
     }
   } finally {
@@ -62,17 +93,34 @@ const key = (a: App) => `${a.namespace}/${a.name}`;
 
 /** kubectl.kubernetes.io/restartedAt of each workload's pod template: it changes once per rollout restart. */
 async function restartedAt(c: BenchCluster, apps: readonly App[]): Promise<Map<string, string>> {
-  const out = await kubectl(c, ['get', 'deployments', '--all-namespaces', '--selector', 'daprup-bench=restart', '-o',
-    'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}{"\\n"}{end}']);
+  const out = await kubectl(c, [
+    'get',
+    'deployments',
+    '--all-namespaces',
+    '--selector',
+    'daprup-bench=restart',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}{"\\n"}{end}',
+  ]);
   const wanted = new Set(apps.map(key));
-  return new Map(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]).filter(([k]) => wanted.has(k)).map(([k, v]) => [k, v ?? '']));
+  return new Map(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ') as [string, string])
+      .filter(([k]) => wanted.has(k))
+      .map(([k, v]) => [k, v ?? '']),
+  );
 }
 
 /** Processes by subcommand, e.g. "kubectl rollout restart 10, kubectl rollout status 200, helm list 1". */
 function breakdown(m: Measured): string {
   const counts = new Map<string, number>();
   for (const line of m.calls) {
-    const words = line.split(' ').slice(1).filter((w, i, all) => !w.startsWith('-') && !(i > 0 && all[i - 1] === '--kubeconfig'));
+    const words = line
+      .split(' ')
+      .slice(1)
+      .filter((w, i, all) => !w.startsWith('-') && !(i > 0 && all[i - 1] === '--kubeconfig'));
     const sub = `${line.split(' ')[0]} ${words[0] === 'rollout' ? `rollout ${words[1]}` : words[0]}`;
     counts.set(sub, (counts.get(sub) ?? 0) + 1);
   }
@@ -84,9 +132,22 @@ function report(runs: Run[], single: Measured, o: { n: number; delay: number; na
     const perWorkload = r.m.wallMs / r.workloads;
     const atN = r.workloads === o.n ? r.m.wallMs : perWorkload * o.n;
     const idealAtN = r.concurrency ? Math.ceil(o.n / r.concurrency) * o.delay : o.n * o.delay;
-    return [r.label, r.workloads, ms(r.m.wallMs), ms(r.ideal!), ratio(r.m.wallMs / r.ideal!), `${ms(atN)}${r.workloads === o.n ? '' : ' (extrapolated)'}`, ms(idealAtN), r.m.helm + r.m.kubectl, breakdown(r.m)];
+    return [
+      r.label,
+      r.workloads,
+      ms(r.m.wallMs),
+      ms(r.ideal!),
+      ratio(r.m.wallMs / r.ideal!),
+      `${ms(atN)}${r.workloads === o.n ? '' : ' (extrapolated)'}`,
+      ms(idealAtN),
+      r.m.helm + r.m.kubectl,
+      breakdown(r.m),
+    ];
   });
-  const t = table(['restart', 'workloads', 'wall', 'ideal ⌈N/C⌉·T', 'vs ideal', `at N = ${o.n}`, 'ideal at N', 'processes', 'kubectl calls'], rows);
+  const t = table(
+    ['restart', 'workloads', 'wall', 'ideal ⌈N/C⌉·T', 'vs ideal', `at N = ${o.n}`, 'ideal at N', 'processes', 'kubectl calls'],
+    rows,
+  );
   const serial = runs.find((r) => !r.concurrency)!;
   const verdicts: Verdict[] = [];
   const target = runs.find((r) => r.concurrency === TARGET_CONCURRENCY && r.workloads === o.n);

@@ -20,8 +20,12 @@ const benchmarks = {
 };
 type Name = keyof typeof benchmarks;
 
-const only = (process.env.BENCH_ONLY ?? Object.keys(benchmarks).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-for (const name of only) if (!(name in benchmarks)) throw new Error(`BENCH_ONLY: unknown benchmark ${name} (${Object.keys(benchmarks).join(', ')})`);
+const only = (process.env.BENCH_ONLY ?? Object.keys(benchmarks).join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const name of only)
+  if (!(name in benchmarks)) throw new Error(`BENCH_ONLY: unknown benchmark ${name} (${Object.keys(benchmarks).join(', ')})`);
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -49,10 +53,15 @@ for (const name of only as Name[]) {
   log(`${name}: done`);
 }
 
-print([
-  `Summary (${elapsed()} in all)`,
-  '',
-  table(['benchmark', 'target', 'measured', 'result', 'by how much'], verdicts.map((v) => [v.benchmark, v.target, v.measured, v.met ? 'met' : 'MISSED', v.margin])),
-].join('\n'));
+print(
+  [
+    `Summary (${elapsed()} in all)`,
+    '',
+    table(
+      ['benchmark', 'target', 'measured', 'result', 'by how much'],
+      verdicts.map((v) => [v.benchmark, v.target, v.measured, v.met ? 'met' : 'MISSED', v.margin]),
+    ),
+  ].join('\n'),
+);
 if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, sections.join('\n\n') + '\n');
 process.exitCode = failed ? 1 : 0;

@@ -16,14 +16,30 @@ const EXECUTABLE = process.env.BENCH_EXECUTABLE ?? join(REPO, 'release', 'daprup
 const LIMIT = 1.3;
 
 /** `command` is the program and its leading arguments (a Node entry point runs on this Node). */
-interface Case { label: string; command: string[]; args: string[] }
+interface Case {
+  label: string;
+  command: string[];
+  args: string[];
+}
 const onNode = (entry: string) => [process.execPath, entry];
 
 /** The packed package installed as `npm install -g` does, into a temporary prefix; returns its bin/run.js. */
 function npmInstalled(dir: string): string {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
-  const packed = (JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'ignore'] }).toString()) as [{ filename: string }])[0].filename;
-  execFileSync('npm', ['install', '--global', '--prefix', join(dir, 'prefix'), join(dir, packed), '--prefer-offline', '--no-audit', '--no-fund'], { env, stdio: 'ignore' });
+  const packed = (
+    JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
+        cwd: REPO,
+        env,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).toString(),
+    ) as [{ filename: string }]
+  )[0].filename;
+  execFileSync(
+    'npm',
+    ['install', '--global', '--prefix', join(dir, 'prefix'), join(dir, packed), '--prefer-offline', '--no-audit', '--no-fund'],
+    { env, stdio: 'ignore' },
+  );
   return join(dir, 'prefix', 'lib', 'node_modules', 'daprup', 'bin', 'run.js');
 }
 
@@ -56,7 +72,8 @@ export async function startupBenchmark(log: (line: string) => void): Promise<{ t
     const cases = pairs.flatMap((p) => [p.reference, p.daprup, p.before, ...p.extra]);
     const times = new Map<Case, number[]>(cases.map((c) => [c, []]));
     const rss = new Map<Case, number[]>(cases.map((c) => [c, []]));
-    const once = async (c: Case) => check(await measure(c.command[0]!, [...c.command.slice(1), ...c.args], { rss: false, env: { CI: 'true' } }), c.label);
+    const once = async (c: Case) =>
+      check(await measure(c.command[0]!, [...c.command.slice(1), ...c.args], { rss: false, env: { CI: 'true' } }), c.label);
     for (const c of cases) await once(c); // warm the file cache
     for (let i = 0; i < runs; i++) {
       for (const c of cases) {
@@ -73,7 +90,13 @@ export async function startupBenchmark(log: (line: string) => void): Promise<{ t
       for (const c of [p.reference, p.daprup, p.before, ...p.extra]) {
         const t = median(times.get(c)!);
         const sorted = [...times.get(c)!].sort((a, b) => a - b);
-        rows.push([c.label, ms(t), `${ms(sorted[0]!)} – ${ms(sorted.at(-1)!)}`, `${(median(rss.get(c)!) / 1024).toFixed(0)} MiB`, c === p.reference ? '1.00× (reference)' : ratio(t / ref)]);
+        rows.push([
+          c.label,
+          ms(t),
+          `${ms(sorted[0]!)} – ${ms(sorted.at(-1)!)}`,
+          `${(median(rss.get(c)!) / 1024).toFixed(0)} MiB`,
+          c === p.reference ? '1.00× (reference)' : ratio(t / ref),
+        ]);
       }
       const r = median(times.get(p.daprup)!) / ref;
       if (p.target) {
@@ -87,7 +110,9 @@ export async function startupBenchmark(log: (line: string) => void): Promise<{ t
       }
     }
     const text = table(['command', 'median', 'min – max', 'peak RSS', 'vs bare oclif'], rows);
-    const size = standalone ? `\n\n${basename(standalone)}: ${(statSync(standalone).size / 2 ** 20).toFixed(1)} MiB` : '\n\n(no standalone executable: npm run package builds release/daprup-linux-x64)';
+    const size = standalone
+      ? `\n\n${basename(standalone)}: ${(statSync(standalone).size / 2 ** 20).toFixed(1)} MiB`
+      : '\n\n(no standalone executable: npm run package builds release/daprup-linux-x64)';
     return { text: `Startup (Node ${process.version}, median of ${runs} runs, interleaved)\n\n${text}${size}`, verdicts };
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -14,8 +14,10 @@ const found = process.versions.node;
 
 if (Number(found.split('.')[0]) < needed) {
   const readme = fileURLToPath(new URL('../README.md', import.meta.url));
-  process.stderr.write(`daprup needs Node.js ${needed} or newer but was started by Node.js ${found} (${process.execPath}); ` +
-    `upgrade Node.js, or use the standalone executable daprup-linux-x64, which needs no Node.js at all ("Install" in ${readme}).\n`);
+  process.stderr.write(
+    `daprup needs Node.js ${needed} or newer but was started by Node.js ${found} (${process.execPath}); ` +
+      `upgrade Node.js, or use the standalone executable daprup-linux-x64, which needs no Node.js at all ("Install" in ${readme}).\n`,
+  );
   process.exit(EXIT_USAGE);
 }
 

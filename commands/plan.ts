@@ -12,7 +12,8 @@ import { renderPlan } from '../src/ui/render.js';
 
 export default class Plan extends DaprupCommand {
   static override summary = 'Show everything an upgrade would do, without changing anything.';
-  static override description = 'Reads the cluster, checks the version policy, the trust bundle, the target chart, its CRDs and StatefulSets, and lists every step with its exact helm and kubectl commands (secrets redacted). Nothing in the cluster changes.';
+  static override description =
+    'Reads the cluster, checks the version policy, the trust bundle, the target chart, its CRDs and StatefulSets, and lists every step with its exact helm and kubectl commands (secrets redacted). Nothing in the cluster changes.';
   static override examples = [
     '<%= config.bin %> plan --to 1.16.19',
     '<%= config.bin %> plan --to 1.17.2 --enable-ha --json --out plan.json',
@@ -22,7 +23,10 @@ export default class Plan extends DaprupCommand {
     ...clusterFlags,
     ...upgradeFlags,
     out: Flags.string({ description: 'also save the plan as JSON to this file' }),
-    'detailed-exitcode': Flags.boolean({ description: 'exit 0 when nothing to do, 2 when changes are pending, 1 on any error', default: false }),
+    'detailed-exitcode': Flags.boolean({
+      description: 'exit 0 when nothing to do, 2 when changes are pending, 1 on any error',
+      default: false,
+    }),
   };
 
   private detailed = false;

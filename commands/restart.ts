@@ -31,14 +31,27 @@ export default class Restart extends DaprupCommand {
     const concurrency = validateConcurrency(flags.concurrency);
     const timeout = validateDuration(flags.timeout);
     if (!this.interactive && !flags.yes) {
-      throw new DaprupError('Restarting workloads needs a confirmation and nobody is here to give it.', 'Pass --yes, or run at a terminal.', ExitCode.confirmationNeeded);
+      throw new DaprupError(
+        'Restarting workloads needs a confirmation and nobody is here to give it.',
+        'Pass --yes, or run at a terminal.',
+        ExitCode.confirmationNeeded,
+      );
     }
     const tools = this.tools(flags);
     const report = await restartSidecars(tools, {
-      release: flags.release, daprNamespace: flags['dapr-namespace'], namespace: flags.namespace, selector: flags.selector,
-      all: flags.all, recreatePods: flags['recreate-pods'], recreateBarePods: flags['recreate-bare-pods'], concurrency, timeout,
+      release: flags.release,
+      daprNamespace: flags['dapr-namespace'],
+      namespace: flags.namespace,
+      selector: flags.selector,
+      all: flags.all,
+      recreatePods: flags['recreate-pods'],
+      recreateBarePods: flags['recreate-bare-pods'],
+      concurrency,
+      timeout,
       prompter: flags.yes ? yesPrompter : new TerminalPrompter(),
-      report: (line) => { if (!flags.json) process.stderr.write(line + '\n'); },
+      report: (line) => {
+        if (!flags.json) process.stderr.write(line + '\n');
+      },
     });
     if (flags.json) this.printJson(report);
     else {
@@ -47,12 +60,21 @@ export default class Restart extends DaprupCommand {
       const out = report.unreached.length ? `; ${report.unreached.length} daprd out of reach (above)` : '';
       if (!report.selected.length) this.print(`Nothing to restart: every daprd daprup reaches runs ${report.controlPlaneVersion}${out}.`);
       else {
-        this.print(table(['kind', 'namespace', 'name', 'sidecar before'], report.selected.map((w) => [w.kind, w.namespace, w.name, w.sidecarVersions.join(', ')])));
+        this.print(
+          table(
+            ['kind', 'namespace', 'name', 'sidecar before'],
+            report.selected.map((w) => [w.kind, w.namespace, w.name, w.sidecarVersions.join(', ')]),
+          ),
+        );
         this.print(`${report.outcome?.restarted.length ?? 0} workloads restarted and rolled out${out}.`);
       }
     }
     if (flags.strict && report.unreached.length) {
-      throw new DaprupError(`${report.unreached.length} daprd out of reach still run another version than ${report.controlPlaneVersion}.`, 'Act on each as its note says, or drop --strict to accept them.', ExitCode.stepFailed);
+      throw new DaprupError(
+        `${report.unreached.length} daprd out of reach still run another version than ${report.controlPlaneVersion}.`,
+        'Act on each as its note says, or drop --strict to accept them.',
+        ExitCode.stepFailed,
+      );
     }
   }
 }

@@ -14,7 +14,12 @@ export default class Status extends DaprupCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Status);
     const tools = this.tools(flags);
-    const report = await reportStatus(tools, { release: flags.release, namespace: flags['dapr-namespace'], stateDir: this.stateDir(flags), warnDays: flags['cert-warn-days'] });
+    const report = await reportStatus(tools, {
+      release: flags.release,
+      namespace: flags['dapr-namespace'],
+      stateDir: this.stateDir(flags),
+      warnDays: flags['cert-warn-days'],
+    });
     if (flags.json) this.printJson(report);
     else this.print(renderStatus(report));
   }

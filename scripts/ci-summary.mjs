@@ -10,7 +10,9 @@ import { pathToFileURL } from 'node:url';
 
 /** Counts for one vitest JSON report. */
 export function countReport(r) {
-  let passed = 0, failed = 0, skipped = 0;
+  let passed = 0,
+    failed = 0,
+    skipped = 0;
   for (const file of r.testResults ?? []) {
     const tests = file.assertionResults ?? [];
     if (file.status === 'failed' && !tests.some((t) => t.status === 'failed')) {

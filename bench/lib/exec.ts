@@ -30,12 +30,17 @@ export async function countingShims(real: { helm: string; kubectl: string }): Pr
   const log = join(dir, 'calls.log');
   for (const [name, bin] of Object.entries(real)) {
     // One line per process, cut below PIPE_BUF: such appends are atomic, so concurrent calls never interleave.
-    await writeFile(join(dir, name), `#!/bin/sh\nprintf '%.3000s\\n' "${name} $*" >> "\${DAPRUP_BENCH_CALLS:-${log}}"\nexec ${JSON.stringify(bin)} "$@"\n`);
+    await writeFile(
+      join(dir, name),
+      `#!/bin/sh\nprintf '%.3000s\\n' "${name} $*" >> "\${DAPRUP_BENCH_CALLS:-${log}}"\nexec ${JSON.stringify(bin)} "$@"\n`,
+    );
     await chmod(join(dir, name), 0o755);
   }
   const calls = async () => (existsSync(log) ? (await readFile(log, 'utf8')).split('\n').filter(Boolean) : []);
   return {
-    dir, log, calls,
+    dir,
+    log,
+    calls,
     helm: join(dir, 'helm'),
     kubectl: join(dir, 'kubectl'),
     reset: () => rm(log, { force: true }),
@@ -104,7 +109,10 @@ export async function measure(file: string, args: readonly string[], o: MeasureO
 }
 
 /** `daprup ARGS` on this Node, unattended (CI=true), with the shims as its helm and kubectl. */
-export function measureDaprup(args: readonly string[], o: MeasureOptions & { kubeconfig?: string; stateDir?: string } = {}): Promise<Measured> {
+export function measureDaprup(
+  args: readonly string[],
+  o: MeasureOptions & { kubeconfig?: string; stateDir?: string } = {},
+): Promise<Measured> {
   const tools = o.shims ? ['--helm', o.shims.helm, '--kubectl', o.shims.kubectl] : [];
   const kube = o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : [];
   const state = o.stateDir ? ['--state-dir', o.stateDir] : [];

@@ -7,8 +7,16 @@ export const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-export const ms = (x: number): string => (Number.isFinite(x) ? (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`) : '-');
-export const mib = (kib: number | undefined): string => (kib === undefined || !Number.isFinite(kib) ? '-' : `${(kib / 1024).toFixed(0)} MiB`);
+export const ms = (x: number): string =>
+  Number.isFinite(x)
+    ? x >= 10_000
+      ? `${(x / 1000).toFixed(1)} s`
+      : x >= 1000
+        ? `${(x / 1000).toFixed(2)} s`
+        : `${Math.round(x)} ms`
+    : '-';
+export const mib = (kib: number | undefined): string =>
+  kib === undefined || !Number.isFinite(kib) ? '-' : `${(kib / 1024).toFixed(0)} MiB`;
 export const ratio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '-');
 
 /** A GitHub-flavoured Markdown table (readable as plain text too), columns padded. */
@@ -38,5 +46,10 @@ export const envInt = (name: string, fallback: number): number => {
 
 export const envList = (name: string, fallback: number[]): number[] => {
   const v = process.env[name];
-  return v ? v.split(',').map((x) => Number(x.trim())).filter((x) => Number.isFinite(x) && x > 0) : fallback;
+  return v
+    ? v
+        .split(',')
+        .map((x) => Number(x.trim()))
+        .filter((x) => Number.isFinite(x) && x > 0)
+    : fallback;
 };

@@ -15,7 +15,10 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** oclif lists parse errors under a header line ("The following errors occurred:"): keep the first real one. */
 function firstSentence(message: string): string {
-  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return (lines[0]?.endsWith(':') ? lines[1] : lines[0]) ?? message;
 }
 
@@ -32,7 +35,10 @@ export const clusterFlags = {
   kubectl: Flags.string({ description: 'kubectl binary', env: 'DAPRUP_KUBECTL', default: 'kubectl', helpGroup: 'TOOLS' }),
   'state-dir': Flags.string({ description: 'where run journals, backups and exported certificates live', helpGroup: 'TOOLS' }),
   json: Flags.boolean({ description: 'print machine-readable JSON (implies unattended)', default: false }),
-  verbose: Flags.boolean({ description: 'print every helm and kubectl command as it runs (and, with upgrade, the full plan before the confirmation)', default: false }),
+  verbose: Flags.boolean({
+    description: 'print every helm and kubectl command as it runs (and, with upgrade, the full plan before the confirmation)',
+    default: false,
+  }),
 };
 
 export type ClusterFlags = Interfaces.InferredFlags<typeof clusterFlags>;
@@ -49,9 +55,15 @@ export abstract class DaprupCommand extends Command {
 
   protected tools(flags: ClusterFlags): Tools {
     this.jsonMode = flags.json;
-    for (const [name, value] of [['--dapr-namespace', flags['dapr-namespace']], ['--release', flags.release]] as const) {
+    for (const [name, value] of [
+      ['--dapr-namespace', flags['dapr-namespace']],
+      ['--release', flags.release],
+    ] as const) {
       if (value !== undefined && (!DNS_LABEL.test(value) || value.length > 63)) {
-        throw usageError(`${name} "${value}" is not a valid Kubernetes name.`, 'Names are lower-case letters, digits and "-", at most 63 characters.');
+        throw usageError(
+          `${name} "${value}" is not a valid Kubernetes name.`,
+          'Names are lower-case letters, digits and "-", at most 63 characters.',
+        );
       }
     }
     this.runner = new ExecaRunner(flags.verbose ? (line) => process.stderr.write(`$ ${line}\n`) : undefined);
@@ -74,10 +86,17 @@ export abstract class DaprupCommand extends Command {
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
     let error: DaprupError;
     if (err instanceof DaprupError) error = err;
-    else if (err.oclif?.exit === 0) return; // --help / --version
-    else if (err.name === 'ExitPromptError') error = new DaprupError('Cancelled at the prompt.', 'Run the same command again to resume.', ExitCode.interrupted);
+    else if (err.oclif?.exit === 0)
+      return; // --help / --version
+    else if (err.name === 'ExitPromptError')
+      error = new DaprupError('Cancelled at the prompt.', 'Run the same command again to resume.', ExitCode.interrupted);
     else if (err.oclif) error = usageError(firstSentence(err.message), `See daprup ${this.id?.replace(':', ' ') ?? ''} --help.`);
-    else error = new DaprupError(`Unexpected error: ${err.message}`, 'Rerun with --verbose; if it persists, report it with that output.', ExitCode.stepFailed);
+    else
+      error = new DaprupError(
+        `Unexpected error: ${err.message}`,
+        'Rerun with --verbose; if it persists, report it with that output.',
+        ExitCode.stepFailed,
+      );
     const code = this.mapExitCode(error);
     if (this.jsonMode) this.printJson({ error: { message: redactText(error.message), hint: error.hint, exitCode: code } });
     process.stderr.write(`Error: ${redactText(error.message)}\nHint: ${error.hint}\n`);

@@ -4,5 +4,10 @@
 import { Flags } from '@oclif/core';
 
 export const certWarnDaysFlag = {
-  'cert-warn-days': Flags.integer({ description: 'warn when a trust-bundle certificate expires within this many days', default: 30, min: 0, aliases: ['warn-days'] }),
+  'cert-warn-days': Flags.integer({
+    description: 'warn when a trust-bundle certificate expires within this many days',
+    default: 30,
+    min: 0,
+    aliases: ['warn-days'],
+  }),
 };

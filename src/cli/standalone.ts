@@ -58,7 +58,12 @@ class InMemoryPlugin implements Interfaces.Plugin {
     this.options = { root, isRoot };
     this.commandIDs = Object.keys(bundled.manifest.commands);
     this.commands = Object.entries(bundled.manifest.commands)
-      .map(([id, cached]) => ({ ...cached, pluginAlias: this.alias, pluginType: this.type, load: () => this.findCommand(id, { must: true }) }))
+      .map(([id, cached]) => ({
+        ...cached,
+        pluginAlias: this.alias,
+        pluginType: this.type,
+        load: () => this.findCommand(id, { must: true }),
+      }))
       .sort((a, b) => a.id.localeCompare(b.id));
     this.topics = Object.entries(this.pjson.oclif.topics ?? {}).map(([name, topic]) => ({ ...topic, name }));
     const classes = bundled.commands;

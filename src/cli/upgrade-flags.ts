@@ -13,13 +13,23 @@ import { certWarnDaysFlag } from './cert-flags.js';
 
 /** What daprup may do beyond rolling restarts; `plan`, `upgrade` and `restart` share them. */
 export const reachFlags = {
-  'recreate-pods': Flags.boolean({ description: 'delete the pods of OnDelete StatefulSets/DaemonSets and bare ReplicaSets one at a time, each after the last replacement is Ready', default: false }),
-  'recreate-bare-pods': Flags.boolean({ description: 'recreate bare Pods from their last-applied manifest (kubectl replace --force)', default: false }),
+  'recreate-pods': Flags.boolean({
+    description:
+      'delete the pods of OnDelete StatefulSets/DaemonSets and bare ReplicaSets one at a time, each after the last replacement is Ready',
+    default: false,
+  }),
+  'recreate-bare-pods': Flags.boolean({
+    description: 'recreate bare Pods from their last-applied manifest (kubectl replace --force)',
+    default: false,
+  }),
 };
 
 export const upgradeFlags = {
   to: Flags.string({ description: 'target Dapr version (chart version = APP VERSION), e.g. 1.16.19', required: true }),
-  chart: Flags.string({ description: 'chart reference; the dapr repo (https://dapr.github.io/helm-charts/) is added if missing', default: DEFAULT_CHART }),
+  chart: Flags.string({
+    description: 'chart reference; the dapr repo (https://dapr.github.io/helm-charts/) is added if missing',
+    default: DEFAULT_CHART,
+  }),
   values: Flags.string({ char: 'f', description: 'extra values file, applied after your current values', multiple: true, default: [] }),
   set: Flags.string({ description: 'extra value (key=value), applied last', multiple: true, default: [] }),
   'enable-ha': Flags.boolean({ description: 'turn on high availability (recreates the placement StatefulSet)', exclusive: ['disable-ha'] }),
@@ -31,8 +41,14 @@ export const upgradeFlags = {
   'allow-prerelease': Flags.boolean({ description: 'safety override: allow a release candidate', default: false }),
   ...certWarnDaysFlag,
   ...reachFlags,
-  strict: Flags.boolean({ description: 'fail verify when any daprd is out of reach (paused, OnDelete, bare Pods, running Jobs, other owners)', default: false }),
-  'shared-chart': Flags.string({ description: 'chart Dapr Shared releases are upgraded with (their chart version is kept)', default: DEFAULT_SHARED_CHART }),
+  strict: Flags.boolean({
+    description: 'fail verify when any daprd is out of reach (paused, OnDelete, bare Pods, running Jobs, other owners)',
+    default: false,
+  }),
+  'shared-chart': Flags.string({
+    description: 'chart Dapr Shared releases are upgraded with (their chart version is kept)',
+    default: DEFAULT_SHARED_CHART,
+  }),
 };
 
 export type UpgradeFlags = Interfaces.InferredFlags<typeof upgradeFlags> & { release?: string; 'dapr-namespace'?: string };
@@ -40,12 +56,14 @@ export type UpgradeFlags = Interfaces.InferredFlags<typeof upgradeFlags> & { rel
 const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
 
 export function validateDuration(value: string): string {
-  if (!DURATION.test(value)) throw usageError(`--timeout "${value}" is not a duration.`, 'Use a helm/kubectl duration such as 90s, 10m or 1h30m.');
+  if (!DURATION.test(value))
+    throw usageError(`--timeout "${value}" is not a duration.`, 'Use a helm/kubectl duration such as 90s, 10m or 1h30m.');
   return value;
 }
 
 export function validateConcurrency(value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > 256) throw usageError(`--concurrency ${value} is out of range.`, 'Use a whole number from 1 to 256.');
+  if (!Number.isInteger(value) || value < 1 || value > 256)
+    throw usageError(`--concurrency ${value} is out of range.`, 'Use a whole number from 1 to 256.');
   return value;
 }
 
@@ -56,11 +74,12 @@ function validateValueFlags(files: string[], sets: string[]): void {
       const parsed: unknown = parseYaml(readFileSync(f, 'utf8'));
       if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new Error('not a map');
     } catch {
-      throw usageError(`The values file ${f} is not a YAML map.`, 'A values file holds keys and values, like the chart\'s values.yaml.');
+      throw usageError(`The values file ${f} is not a YAML map.`, "A values file holds keys and values, like the chart's values.yaml.");
     }
   }
   for (const s of sets) {
-    if (!parseSetFlag(s)) throw usageError(`--set "${s}" is not of the form key=value.`, 'Write --set dapr_operator.logLevel=debug (dotted key, "=", value).');
+    if (!parseSetFlag(s))
+      throw usageError(`--set "${s}" is not of the form key=value.`, 'Write --set dapr_operator.logLevel=debug (dotted key, "=", value).');
   }
 }
 
@@ -77,7 +96,11 @@ export function upgradeOptions(flags: UpgradeFlags): UpgradeOptions {
     ha: flags['enable-ha'] ? true : flags['disable-ha'] ? false : undefined,
     timeout: validateDuration(flags.timeout),
     concurrency: validateConcurrency(flags.concurrency),
-    overrides: { allowSkipMinor: flags['allow-skip-minor'], allowDowngrade: flags['allow-downgrade'], allowPrerelease: flags['allow-prerelease'] },
+    overrides: {
+      allowSkipMinor: flags['allow-skip-minor'],
+      allowDowngrade: flags['allow-downgrade'],
+      allowPrerelease: flags['allow-prerelease'],
+    },
     certWarnDays: flags['cert-warn-days'],
     recreatePods: flags['recreate-pods'],
     recreateBarePods: flags['recreate-bare-pods'],

@@ -210,7 +210,20 @@ export class Helm {
   }
 
   upgradeArgs(release: string, chart: string, namespace: string, version: string, valueArgs: readonly string[], timeout: string): string[] {
-    return ['upgrade', release, chart, '--namespace', namespace, '--version', version, ...valueArgs, '--wait', '--timeout', timeout, ...this.kube()];
+    return [
+      'upgrade',
+      release,
+      chart,
+      '--namespace',
+      namespace,
+      '--version',
+      version,
+      ...valueArgs,
+      '--wait',
+      '--timeout',
+      timeout,
+      ...this.kube(),
+    ];
   }
 
   /**
@@ -218,9 +231,30 @@ export class Helm {
    * objects render as the real upgrade will (the scheduler keeps its storage size from 1.16.16/1.17.7); older
    * helm renders without lookups. Secrets stay out of the output where helm can hide them (3.14+).
    */
-  upgradeDryRunArgs(release: string, chart: string, namespace: string, version: string, valueArgs: readonly string[], v: HelmVersion): string[] {
+  upgradeDryRunArgs(
+    release: string,
+    chart: string,
+    namespace: string,
+    version: string,
+    valueArgs: readonly string[],
+    v: HelmVersion,
+  ): string[] {
     const atLeast = (minor: number) => v.major > 3 || (v.major === 3 && v.minor >= minor);
-    return ['upgrade', release, chart, '--namespace', namespace, '--version', version, ...valueArgs, atLeast(13) ? '--dry-run=server' : '--dry-run', ...(atLeast(14) ? ['--hide-secret'] : []), '-o', 'json', ...this.kube()];
+    return [
+      'upgrade',
+      release,
+      chart,
+      '--namespace',
+      namespace,
+      '--version',
+      version,
+      ...valueArgs,
+      atLeast(13) ? '--dry-run=server' : '--dry-run',
+      ...(atLeast(14) ? ['--hide-secret'] : []),
+      '-o',
+      'json',
+      ...this.kube(),
+    ];
   }
 
   async renderUpgrade(args: readonly string[]): Promise<RenderedRelease> {

@@ -32,7 +32,8 @@ const NOT_SERVED = /NotFound|the server could not find the requested resource|40
 export type RawListResource = keyof typeof API_LISTS;
 
 /** Errors that say the API server is unreachable for now, not that the request was wrong. */
-const TRANSIENT = /Unable to connect to the server|connection refused|connection reset|i\/o timeout|TLS handshake timeout|unexpected EOF|Client\.Timeout exceeded|http2: client connection lost|the server is currently unable to handle the request|the server was unable to return a response|etcdserver: request timed out|ServiceUnavailable|net\/http: request canceled/;
+const TRANSIENT =
+  /Unable to connect to the server|connection refused|connection reset|i\/o timeout|TLS handshake timeout|unexpected EOF|Client\.Timeout exceeded|http2: client connection lost|the server is currently unable to handle the request|the server was unable to return a response|etcdserver: request timed out|ServiceUnavailable|net\/http: request canceled/;
 
 /** A read that gets no answer in this time is abandoned and retried (a stopped API server accepts and hangs). */
 const READ_TIMEOUT_MS = 30_000;
@@ -86,7 +87,12 @@ export class Kubectl {
 
   /** Client and server versions in one call; fails when the cluster cannot be reached. */
   async versions(): Promise<{ client: string; server: string }> {
-    const v = await this.json<{ clientVersion: { gitVersion: string }; serverVersion?: { gitVersion: string } }>(['version', '-o', 'json', '--request-timeout=15s']);
+    const v = await this.json<{ clientVersion: { gitVersion: string }; serverVersion?: { gitVersion: string } }>([
+      'version',
+      '-o',
+      'json',
+      '--request-timeout=15s',
+    ]);
     return { client: v.clientVersion.gitVersion, server: v.serverVersion?.gitVersion ?? 'unknown' };
   }
 
@@ -262,7 +268,17 @@ export class Kubectl {
 
   /** `kubectl argo rollouts restart` without the plugin: it merge-patches spec.restartAt to the current time. */
   restartRolloutArgs(namespace: string, names: readonly string[], at: string): string[] {
-    return ['patch', 'rollouts.argoproj.io', ...names, '--namespace', namespace, '--type', 'merge', '--patch', JSON.stringify({ spec: { restartAt: at } })];
+    return [
+      'patch',
+      'rollouts.argoproj.io',
+      ...names,
+      '--namespace',
+      namespace,
+      '--type',
+      'merge',
+      '--patch',
+      JSON.stringify({ spec: { restartAt: at } }),
+    ];
   }
 
   async restartRollout(namespace: string, names: readonly string[], at: string): Promise<void> {
@@ -300,6 +316,8 @@ export class Kubectl {
   }
 
   async waitPodReady(namespace: string, name: string, timeout: string): Promise<void> {
-    await this.read(['wait', `pod/${name}`, '--namespace', namespace, '--for=condition=Ready', `--timeout=${timeout}`], { timeoutMs: undefined });
+    await this.read(['wait', `pod/${name}`, '--namespace', namespace, '--for=condition=Ready', `--timeout=${timeout}`], {
+      timeoutMs: undefined,
+    });
   }
 }

@@ -57,16 +57,23 @@ export class ExecaRunner implements CommandRunner {
         maxBuffer: 512 * 1024 * 1024,
       });
     } catch (error) {
-      throw new DaprupError(`Could not start ${file}: ${(error as Error).message}.`, 'Check the path given with --helm/--kubectl (or $DAPRUP_HELM/$DAPRUP_KUBECTL).');
+      throw new DaprupError(
+        `Could not start ${file}: ${(error as Error).message}.`,
+        'Check the path given with --helm/--kubectl (or $DAPRUP_HELM/$DAPRUP_KUBECTL).',
+      );
     }
     if (result.timedOut) {
       // No answer in time: the caller decides whether that is worth another try.
       throw new CommandError(file, redactArgs(args), 124, `Client.Timeout exceeded: no answer in ${options.timeoutMs} ms`);
     }
     if (result.failed && result.exitCode === undefined) {
-      const why = result.timedOut ? 'timed out' : (result.code === 'ENOENT' ? 'was not found' : String(result.shortMessage));
+      const why = result.timedOut ? 'timed out' : result.code === 'ENOENT' ? 'was not found' : String(result.shortMessage);
       const exitCode = result.code === 'ENOENT' ? ExitCode.refused : ExitCode.stepFailed;
-      throw new DaprupError(`${file} ${why}.`, `Install it or point daprup at it with --${file.endsWith('helm') ? 'helm' : 'kubectl'}.`, exitCode);
+      throw new DaprupError(
+        `${file} ${why}.`,
+        `Install it or point daprup at it with --${file.endsWith('helm') ? 'helm' : 'kubectl'}.`,
+        exitCode,
+      );
     }
     const exitCode = result.exitCode ?? 1;
     const out = { stdout: String(result.stdout), stderr: redactText(String(result.stderr)), exitCode };

@@ -57,28 +57,45 @@ export const EXTRA: readonly { key: keyof Omit<CheckObjects, 'unreadable'>; reso
  * (a missing permission or CRD fails the whole call) each kind is read alone, so one gap does not hide the rest.
  */
 export async function readCheckObjects(kubectl: Kubectl): Promise<CheckObjects> {
-  const out: CheckObjects = { pdbs: [], components: [], configurations: [], namespaces: [], claims: [], storageClasses: [], unreadable: [] };
+  const out: CheckObjects = {
+    pdbs: [],
+    components: [],
+    configurations: [],
+    namespaces: [],
+    claims: [],
+    storageClasses: [],
+    unreadable: [],
+  };
   const assign = (items: K8sObject[]) => {
     for (const e of EXTRA) (out[e.key] as K8sObject[]).push(...items.filter((i) => i.kind === e.kind));
   };
   try {
     assign(await kubectl.list<K8sObject>(EXTRA.map((e) => e.resource).join(','), { allNamespaces: true }));
   } catch {
-    await Promise.all(EXTRA.map(async (e) => {
-      try {
-        assign(await kubectl.list<K8sObject>(e.resource, { allNamespaces: true }));
-      } catch {
-        out.unreadable.push(e.name);
-      }
-    }));
+    await Promise.all(
+      EXTRA.map(async (e) => {
+        try {
+          assign(await kubectl.list<K8sObject>(e.resource, { allNamespaces: true }));
+        } catch {
+          out.unreadable.push(e.name);
+        }
+      }),
+    );
   }
   return out;
 }
 
-
 /** The check objects among the items of a combined `kubectl get` (kinds not listed are left out). */
 export function checkObjectsIn(items: readonly K8sObject[]): CheckObjects {
-  const out: CheckObjects = { pdbs: [], components: [], configurations: [], namespaces: [], claims: [], storageClasses: [], unreadable: [] };
+  const out: CheckObjects = {
+    pdbs: [],
+    components: [],
+    configurations: [],
+    namespaces: [],
+    claims: [],
+    storageClasses: [],
+    unreadable: [],
+  };
   for (const e of EXTRA) (out[e.key] as K8sObject[]).push(...items.filter((i) => i.kind === e.kind));
   return out;
 }

@@ -17,7 +17,9 @@ export function controlPlaneStatus(workloads: readonly Workload[], pods: readonl
     const w = workloads.find((x) => x.kind === c.kind && x.metadata.name === c.name);
     if (!w) return { ...c, present: false, desired: 0, ready: 0, podVersions: [] };
     const owned = pods.filter((p) => !p.metadata.deletionTimestamp && p.metadata.labels?.app === c.name);
-    const podVersions = [...new Set(owned.map((p) => runtimeVersionOfTag(imageTag(p.spec.containers[0]?.image))).filter((v): v is string => !!v))];
+    const podVersions = [
+      ...new Set(owned.map((p) => runtimeVersionOfTag(imageTag(p.spec.containers[0]?.image))).filter((v): v is string => !!v)),
+    ];
     return {
       ...c,
       present: true,

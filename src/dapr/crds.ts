@@ -15,7 +15,8 @@ export interface CrdObject extends K8sObject {
 export function keepLiveConversion(chartCrd: CrdObject, live: CrdObject | undefined): CrdObject {
   const liveClient = live?.spec?.conversion?.webhook?.clientConfig;
   const client = chartCrd.spec?.conversion?.webhook?.clientConfig;
-  if (!liveClient || !client || chartCrd.spec?.conversion?.strategy !== 'Webhook' || live?.spec?.conversion?.strategy !== 'Webhook') return chartCrd;
+  if (!liveClient || !client || chartCrd.spec?.conversion?.strategy !== 'Webhook' || live?.spec?.conversion?.strategy !== 'Webhook')
+    return chartCrd;
   const out = structuredClone(chartCrd);
   const outClient = out.spec!.conversion!.webhook!.clientConfig!;
   if (liveClient.service?.namespace && outClient.service) outClient.service.namespace = liveClient.service.namespace;

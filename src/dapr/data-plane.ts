@@ -14,7 +14,14 @@ import {
   type PodTemplate,
   type Workload,
 } from '../cluster/k8s-types.js';
-import { ANNOTATION_APP_ID, ANNOTATION_ENABLED, ANNOTATION_SIDECAR_IMAGE, imageTag, runtimeVersionOfTag, SIDECAR_CONTAINER } from './chart.js';
+import {
+  ANNOTATION_APP_ID,
+  ANNOTATION_ENABLED,
+  ANNOTATION_SIDECAR_IMAGE,
+  imageTag,
+  runtimeVersionOfTag,
+  SIDECAR_CONTAINER,
+} from './chart.js';
 
 /**
  * How a group of daprd pods gets the new sidecar:
@@ -28,7 +35,16 @@ import { ANNOTATION_APP_ID, ANNOTATION_ENABLED, ANNOTATION_SIDECAR_IMAGE, imageT
  * - template: daprd written into the pod template itself (no injector): its image decides;
  * - owner: pods of another controller (reported with its kind).
  */
-export type RollMethod = 'rollout-restart' | 'argo-restart' | 'delete-pods' | 'paused' | 'replace-pod' | 'job' | 'cronjob' | 'template' | 'owner';
+export type RollMethod =
+  | 'rollout-restart'
+  | 'argo-restart'
+  | 'delete-pods'
+  | 'paused'
+  | 'replace-pod'
+  | 'job'
+  | 'cronjob'
+  | 'template'
+  | 'owner';
 
 export interface DataPlanePod {
   name: string;
@@ -98,7 +114,7 @@ export function sidecarContainer(pod: Pod): Container | undefined {
 
 const sidecarVersion = (pod: Pod): string | undefined => {
   const c = sidecarContainer(pod);
-  return c ? runtimeVersionOfTag(imageTag(c.image)) ?? 'unknown' : undefined;
+  return c ? (runtimeVersionOfTag(imageTag(c.image)) ?? 'unknown') : undefined;
 };
 
 function matchLabelsSelector(selector: LabelSelector | undefined): string | undefined {
@@ -124,7 +140,10 @@ function methodOf(w: Workload): RollMethod {
   return 'rollout-restart';
 }
 
-function summarise(base: Omit<DataPlaneWorkload, 'pods' | 'podsWithSidecar' | 'sidecarVersions' | 'nativeSidecars' | 'podList'>, pods: readonly Pod[]): DataPlaneWorkload {
+function summarise(
+  base: Omit<DataPlaneWorkload, 'pods' | 'podsWithSidecar' | 'sidecarVersions' | 'nativeSidecars' | 'podList'>,
+  pods: readonly Pod[],
+): DataPlaneWorkload {
   const podList = pods.map((p) => ({
     name: p.metadata.name,
     uid: p.metadata.uid,
@@ -165,34 +184,53 @@ export function discoverDataPlane(input: DataPlaneInput): DataPlaneWorkload[] {
   const claimed = new Set<Pod>();
   const found: DataPlaneWorkload[] = [];
   for (const w of input.workloads) {
-    const owned = (podsByNamespace.get(w.metadata.namespace ?? '') ?? []).filter((p) => selectorMatches(w.spec.selector, p.metadata.labels));
+    const owned = (podsByNamespace.get(w.metadata.namespace ?? '') ?? []).filter((p) =>
+      selectorMatches(w.spec.selector, p.metadata.labels),
+    );
     for (const p of owned) claimed.add(p);
     const template = w.spec.template;
     const inTemplate = template.spec.containers.find((c) => c.name === SIDECAR_CONTAINER);
     if (!isDaprEnabled(w) && !inTemplate && !owned.some(sidecarContainer)) continue;
     const annotations = template.metadata?.annotations ?? {};
-    found.push(summarise({
-      key: workloadKey(w),
-      kind: w.kind,
-      namespace: w.metadata.namespace ?? '',
-      name: w.metadata.name,
-      appId: annotations[ANNOTATION_APP_ID],
-      pinnedImage: annotations[ANNOTATION_SIDECAR_IMAGE],
-      restartedAt: w.kind === 'Rollout' ? w.spec.restartAt : annotations[RESTARTED_AT],
-      method: inTemplate ? 'template' : methodOf(w),
-      selector: matchLabelsSelector(w.spec.selector),
-      uid: w.metadata.uid,
-      templateImage: inTemplate?.image,
-      sentryAddress: inTemplate && daprdFlag(inTemplate, 'sentry-address'),
-      mtls: inTemplate && isTruthy(daprdFlag(inTemplate, 'enable-mtls')),
-      helmRelease: w.metadata.annotations?.[HELM_RELEASE_NAME],
-    }, owned));
+    found.push(
+      summarise(
+        {
+          key: workloadKey(w),
+          kind: w.kind,
+          namespace: w.metadata.namespace ?? '',
+          name: w.metadata.name,
+          appId: annotations[ANNOTATION_APP_ID],
+          pinnedImage: annotations[ANNOTATION_SIDECAR_IMAGE],
+          restartedAt: w.kind === 'Rollout' ? w.spec.restartAt : annotations[RESTARTED_AT],
+          method: inTemplate ? 'template' : methodOf(w),
+          selector: matchLabelsSelector(w.spec.selector),
+          uid: w.metadata.uid,
+          templateImage: inTemplate?.image,
+          sentryAddress: inTemplate && daprdFlag(inTemplate, 'sentry-address'),
+          mtls: inTemplate && isTruthy(daprdFlag(inTemplate, 'enable-mtls')),
+          helmRelease: w.metadata.annotations?.[HELM_RELEASE_NAME],
+        },
+        owned,
+      ),
+    );
   }
   const jobs = new Map((input.jobs ?? []).map((j) => [`${j.kind}/${j.metadata.namespace}/${j.metadata.name}`, j]));
   // CronJobs: nothing runs now, but the next runs get a sidecar.
   for (const c of input.jobs ?? []) {
     if (c.kind !== 'CronJob' || !isDaprEnabled(c)) continue;
-    found.push(summarise({ key: workloadKey(c), kind: 'CronJob', namespace: c.metadata.namespace ?? '', name: c.metadata.name, appId: templateOf(c)?.metadata?.annotations?.[ANNOTATION_APP_ID], method: 'cronjob' }, []));
+    found.push(
+      summarise(
+        {
+          key: workloadKey(c),
+          kind: 'CronJob',
+          namespace: c.metadata.namespace ?? '',
+          name: c.metadata.name,
+          appId: templateOf(c)?.metadata?.annotations?.[ANNOTATION_APP_ID],
+          method: 'cronjob',
+        },
+        [],
+      ),
+    );
   }
   // daprd pods no workload claimed, grouped by their controller.
   const groups = new Map<string, { base: Parameters<typeof summarise>[0]; pods: Pod[] }>();
@@ -208,10 +246,15 @@ export function discoverDataPlane(input: DataPlaneInput): DataPlaneWorkload[] {
       if (!group) {
         const job = kind === 'Job' ? jobs.get(key) : undefined;
         const cronJob = job?.metadata.ownerReferences?.find((o) => o.kind === 'CronJob');
-        const method: RollMethod = kind === 'Pod' ? 'replace-pod' : kind === 'Job' ? 'job' : kind === 'ReplicaSet' ? 'delete-pods' : 'owner';
+        const method: RollMethod =
+          kind === 'Pod' ? 'replace-pod' : kind === 'Job' ? 'job' : kind === 'ReplicaSet' ? 'delete-pods' : 'owner';
         group = {
           base: {
-            key, kind, namespace: ns, name, method,
+            key,
+            kind,
+            namespace: ns,
+            name,
+            method,
             appId: annotations[ANNOTATION_APP_ID],
             pinnedImage: annotations[ANNOTATION_SIDECAR_IMAGE],
             owner: method === 'owner' ? kind : cronJob && `CronJob ${cronJob.name}`,
@@ -240,9 +283,11 @@ export interface ReachOptions {
 }
 
 /** Pods whose daprd is not at `version` (or missing where the template asks for one). */
-export const podsBehind = (w: DataPlaneWorkload, version: string) => w.podList.filter((p) => p.version !== undefined && p.version !== version);
+export const podsBehind = (w: DataPlaneWorkload, version: string) =>
+  w.podList.filter((p) => p.version !== undefined && p.version !== version);
 
-export const isSharedRelease = (w: DataPlaneWorkload, o: ReachOptions) => !!w.helmRelease && !!o.sharedReleases?.has(`${w.namespace}/${w.helmRelease}`);
+export const isSharedRelease = (w: DataPlaneWorkload, o: ReachOptions) =>
+  !!w.helmRelease && !!o.sharedReleases?.has(`${w.namespace}/${w.helmRelease}`);
 
 /** Does this group need something done to run daprd at `version`, and can daprup do it? */
 export function restartDecision(w: DataPlaneWorkload, version: string, o: ReachOptions = {}): RestartDecision {
@@ -287,7 +332,8 @@ export function decisionNote(w: DataPlaneWorkload, decision: RestartDecision, ve
       return `Dapr Shared release ${w.helmRelease}: upgraded with helm after the data plane`;
     case 'restart':
       if (w.method === 'argo-restart') return 'will be restarted (spec.restartAt, as kubectl argo rollouts restart)';
-      if (w.method === 'delete-pods') return `its pods will be deleted one at a time, each after the last replacement is Ready (--recreate-pods): ${behind.join(', ')}`;
+      if (w.method === 'delete-pods')
+        return `its pods will be deleted one at a time, each after the last replacement is Ready (--recreate-pods): ${behind.join(', ')}`;
       if (w.method === 'replace-pod') return 'will be recreated from its last-applied manifest (--recreate-bare-pods)';
       return 'will be restarted';
     case 'unreached':

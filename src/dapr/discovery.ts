@@ -74,16 +74,27 @@ const SHARED_CHART = /^dapr-shared-chart-(\d+\.\d+\.\d+\S*)$/;
 export function sharedReleasesOf(releases: readonly HelmRelease[], namespace?: string): SharedReleaseFacts[] {
   return releases
     .filter((r) => SHARED_CHART.test(r.chart) && (!namespace || r.namespace === namespace))
-    .map((r) => ({ name: r.name, namespace: r.namespace, chartVersion: SHARED_CHART.exec(r.chart)![1]!, revision: Number(r.revision), status: r.status }));
+    .map((r) => ({
+      name: r.name,
+      namespace: r.namespace,
+      chartVersion: SHARED_CHART.exec(r.chart)![1]!,
+      revision: Number(r.revision),
+      status: r.status,
+    }));
 }
 
 async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubectl: string; server: string }> {
   // Both at once; a helm failure is still the one reported first.
   const kubectlVersions = t.kubectl.versions();
   kubectlVersions.catch(() => undefined);
-  const helm = await t.helm.version().catch((e: unknown) => { throw asMissingTool(e, 'helm'); });
+  const helm = await t.helm.version().catch((e: unknown) => {
+    throw asMissingTool(e, 'helm');
+  });
   if (helm.major < 3 || (helm.major === 3 && helm.minor < 8)) {
-    throw refusal(`helm ${helm.raw} is too old: daprup needs helm 3.8 or newer (the Dapr chart is an apiVersion v2 chart).`, 'Install helm 3.8+ or helm 4, or point --helm at it.');
+    throw refusal(
+      `helm ${helm.raw} is too old: daprup needs helm 3.8 or newer (the Dapr chart is an apiVersion v2 chart).`,
+      'Install helm 3.8+ or helm 4, or point --helm at it.',
+    );
   }
   let versions: { client: string; server: string };
   try {
@@ -92,34 +103,58 @@ async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubectl: str
     if (e instanceof DaprupError) throw asMissingTool(e, 'kubectl');
     const stderr = String((e as CommandError).stderr ?? '');
     const context = /context "?([^"\s]+)"? (was not found|does not exist)/.exec(stderr);
-    if (context) throw usageError(`The kube context "${context[1]}" does not exist in your kubeconfig.`, 'List the contexts with kubectl config get-contexts and pass one with --kube-context.');
+    if (context)
+      throw usageError(
+        `The kube context "${context[1]}" does not exist in your kubeconfig.`,
+        'List the contexts with kubectl config get-contexts and pass one with --kube-context.',
+      );
     const err = explain(e, 'Reaching the cluster');
-    throw new DaprupError(err.message, hintFor(String((e as CommandError).stderr)) ?? 'Check --kube-context / --kubeconfig, and that the API server is up.', ExitCode.stepFailed);
+    throw new DaprupError(
+      err.message,
+      hintFor(String((e as CommandError).stderr)) ?? 'Check --kube-context / --kubeconfig, and that the API server is up.',
+      ExitCode.stepFailed,
+    );
   }
   return { helm, kubectl: versions.client, server: versions.server };
 }
 
 function asMissingTool(e: unknown, tool: 'helm' | 'kubectl'): DaprupError {
-  if (e instanceof DaprupError) return new DaprupError(`${tool} was not found or could not run.`, `Install ${tool}, or pass --${tool} /path/to/${tool} (or set $DAPRUP_${tool.toUpperCase()}).`, ExitCode.refused);
+  if (e instanceof DaprupError)
+    return new DaprupError(
+      `${tool} was not found or could not run.`,
+      `Install ${tool}, or pass --${tool} /path/to/${tool} (or set $DAPRUP_${tool.toUpperCase()}).`,
+      ExitCode.refused,
+    );
   return explain(e, `Running ${tool}`);
 }
 
 /** The Dapr release: found by chart name, narrowed by --release / --dapr-namespace. */
 export async function findRelease(t: Tools, o: DiscoveryOptions, listed?: HelmRelease[]): Promise<ReleaseFacts> {
   const releases = listed ?? (await listReleases(t));
-  const dapr = releases.filter((r) => DAPR_CHART.test(r.chart) && (!o.release || r.name === o.release) && (!o.namespace || r.namespace === o.namespace));
+  const dapr = releases.filter(
+    (r) => DAPR_CHART.test(r.chart) && (!o.release || r.name === o.release) && (!o.namespace || r.namespace === o.namespace),
+  );
   if (dapr.length === 0) {
     // Dapr may be there without Helm (Argo CD renders charts itself; `kubectl apply` of manifests).
     const objects = await t.kubectl.list<K8sObject>('deployments', { allNamespaces: true, selector: PART_OF_SELECTOR }).catch(() => []);
     const gitops = objects.find((obj) => GITOPS_MARKERS.some((m) => obj.metadata.labels?.[m] ?? obj.metadata.annotations?.[m]));
     if (gitops) {
-      throw refusal(`Dapr in ${gitops.metadata.namespace} is managed by a GitOps controller (Argo CD or Flux), not by a Helm release daprup can upgrade.`, 'Upgrade it in Git: bump the chart version there and let the controller sync.');
+      throw refusal(
+        `Dapr in ${gitops.metadata.namespace} is managed by a GitOps controller (Argo CD or Flux), not by a Helm release daprup can upgrade.`,
+        'Upgrade it in Git: bump the chart version there and let the controller sync.',
+      );
     }
     if (objects.length) {
-      throw refusal(`Dapr runs in ${objects[0]!.metadata.namespace} but was not installed with Helm.`, 'daprup upgrades Helm releases; reinstall Dapr with Helm, or upgrade it the way it was installed.');
+      throw refusal(
+        `Dapr runs in ${objects[0]!.metadata.namespace} but was not installed with Helm.`,
+        'daprup upgrades Helm releases; reinstall Dapr with Helm, or upgrade it the way it was installed.',
+      );
     }
     const where = [o.release && `named ${o.release}`, o.namespace && `in namespace ${o.namespace}`].filter(Boolean).join(' ');
-    throw refusal(`No Dapr Helm release found${where ? ` ${where}` : ''}.`, 'Check --kube-context, --release and --dapr-namespace; `helm list -A` shows the releases.');
+    throw refusal(
+      `No Dapr Helm release found${where ? ` ${where}` : ''}.`,
+      'Check --kube-context, --release and --dapr-namespace; `helm list -A` shows the releases.',
+    );
   }
   if (dapr.length > 1) {
     const names = dapr.map((r) => `${r.name} (${r.namespace})`).join(', ');
@@ -127,7 +162,14 @@ export async function findRelease(t: Tools, o: DiscoveryOptions, listed?: HelmRe
   }
   const r = dapr[0]!;
   const chartVersion = DAPR_CHART.exec(r.chart)![1]!;
-  return { name: r.name, namespace: r.namespace, chartVersion, version: r.app_version || chartVersion, revision: Number(r.revision), status: r.status };
+  return {
+    name: r.name,
+    namespace: r.namespace,
+    chartVersion,
+    version: r.app_version || chartVersion,
+    revision: Number(r.revision),
+    status: r.status,
+  };
 }
 
 export async function listReleases(t: Tools): Promise<HelmRelease[]> {
@@ -158,7 +200,10 @@ export interface WorkloadObjects {
  * they cost no process of their own). Argo Rollouts are read only where a pod says one exists: a cluster without
  * them is never asked about them.
  */
-export async function readWorkloads(kubectl: Kubectl, o: { namespace?: string; selector?: string; withCheckObjects?: boolean } = {}): Promise<WorkloadObjects> {
+export async function readWorkloads(
+  kubectl: Kubectl,
+  o: { namespace?: string; selector?: string; withCheckObjects?: boolean } = {},
+): Promise<WorkloadObjects> {
   const scope = o.namespace ? { namespace: o.namespace } : { allNamespaces: true };
   const combined = o.withCheckObjects && !o.namespace && !o.selector;
   const others = async (): Promise<{ items: (Workload | BatchObject)[]; checkObjects?: CheckObjects }> => {
@@ -181,10 +226,17 @@ export async function readWorkloads(kubectl: Kubectl, o: { namespace?: string; s
     others(),
     kubectl.listRaw<Pod>('pods', o.namespace ? { namespace: o.namespace } : {}),
   ]);
-  const rollouts = pods.some((p) => p.metadata.labels?.[ROLLOUT_POD_LABEL] !== undefined) ? await kubectl.listRaw<Workload>('rollouts', o) : [];
+  const rollouts = pods.some((p) => p.metadata.labels?.[ROLLOUT_POD_LABEL] !== undefined)
+    ? await kubectl.listRaw<Workload>('rollouts', o)
+    : [];
   const isBatch = (x: Workload | BatchObject | K8sObject): x is BatchObject => x.kind === 'Job' || x.kind === 'CronJob';
   const isWorkload = (x: Workload | BatchObject | K8sObject): x is Workload => x.kind === 'StatefulSet' || x.kind === 'DaemonSet';
-  return { workloads: [...deployments, ...rollouts, ...other.items.filter(isWorkload)], jobs: other.items.filter(isBatch), pods, checkObjects: other.checkObjects };
+  return {
+    workloads: [...deployments, ...rollouts, ...other.items.filter(isWorkload)],
+    jobs: other.items.filter(isBatch),
+    pods,
+    checkObjects: other.checkObjects,
+  };
 }
 
 type ReleaseObject = Secret | ConfigMap | (K8sObject & { spec?: { mtls?: { enabled?: boolean } } });
@@ -193,7 +245,10 @@ type ReleaseObject = Secret | ConfigMap | (K8sObject & { spec?: { mtls?: { enabl
 async function readReleaseObjects(kubectl: Kubectl, ns: string): Promise<{ clusterId: string; objects: ReleaseObject[] }> {
   const bundle = [`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`];
   try {
-    const objects = await kubectl.list<ReleaseObject>(['namespace/kube-system', ...bundle, `configurations.dapr.io/${SYSTEM_CONFIGURATION}`], { namespace: ns, ignoreNotFound: true });
+    const objects = await kubectl.list<ReleaseObject>(
+      ['namespace/kube-system', ...bundle, `configurations.dapr.io/${SYSTEM_CONFIGURATION}`],
+      { namespace: ns, ignoreNotFound: true },
+    );
     const kubeSystem = objects.find((x) => x.kind === 'Namespace');
     if (kubeSystem) return { clusterId: kubeSystem.metadata.uid ?? 'unknown', objects };
   } catch {
@@ -226,12 +281,14 @@ export async function inspectCluster(t: Tools, o: DiscoveryOptions): Promise<Clu
     ]);
     const config = objects.find((x) => x.kind === 'Configuration') as (K8sObject & { spec?: { mtls?: { enabled?: boolean } } }) | undefined;
     // With -n, the control plane is read from its own namespace separately.
-    const cpWorkloads = o.dataPlaneNamespace && o.dataPlaneNamespace !== ns
-      ? await t.kubectl.list<Workload>('deployments,statefulsets', { namespace: ns })
-      : workloads.filter((w) => w.metadata.namespace === ns);
-    const cpPods = o.dataPlaneNamespace && o.dataPlaneNamespace !== ns
-      ? await t.kubectl.list<Pod>('pods', { namespace: ns, selector: PART_OF_SELECTOR })
-      : pods.filter((p) => p.metadata.namespace === ns);
+    const cpWorkloads =
+      o.dataPlaneNamespace && o.dataPlaneNamespace !== ns
+        ? await t.kubectl.list<Workload>('deployments,statefulsets', { namespace: ns })
+        : workloads.filter((w) => w.metadata.namespace === ns);
+    const cpPods =
+      o.dataPlaneNamespace && o.dataPlaneNamespace !== ns
+        ? await t.kubectl.list<Pod>('pods', { namespace: ns, selector: PART_OF_SELECTOR })
+        : pods.filter((p) => p.metadata.namespace === ns);
     const controlPlaneWorkloads = cpWorkloads.filter((w) => isControlPlaneWorkload(w, ns));
     const controlPlane = controlPlaneStatus(controlPlaneWorkloads, cpPods);
     const secret = objects.find((x) => x.kind === 'Secret') as Secret | undefined;

@@ -10,7 +10,11 @@ import { OTHER_WORKLOADS, readWorkloads } from './discovery.js';
  * matching `only.selector`. Three calls for every workload and every pod, however many there are (see
  * readWorkloads, Kubectl.listRaw).
  */
-export async function liveDataPlane(kubectl: Kubectl, controlPlaneNamespace: string, only: { namespace?: string; selector?: string } = {}): Promise<DataPlaneWorkload[]> {
+export async function liveDataPlane(
+  kubectl: Kubectl,
+  controlPlaneNamespace: string,
+  only: { namespace?: string; selector?: string } = {},
+): Promise<DataPlaneWorkload[]> {
   const { workloads, jobs, pods } = await readWorkloads(kubectl, only);
   const dataPlane = workloads.filter((w) => !isControlPlaneWorkload(w, controlPlaneNamespace));
   return discoverDataPlane({ workloads: dataPlane, jobs, pods });

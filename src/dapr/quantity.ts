@@ -3,8 +3,22 @@
 // B, KiB, MiB, GiB or TiB: `GOMEMLIMIT=900Mi` makes daprd exit at start with "malformed GOMEMLIMIT".
 
 const KUBE_SUFFIX: Record<string, number> = {
-  '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-  n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  '': 1,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
 };
 
 /** A Kubernetes quantity in bytes (`1000Mi`, `1Gi`, `512M`, `1e9`), or undefined when it is not one. */

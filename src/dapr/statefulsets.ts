@@ -15,10 +15,17 @@ export interface StatefulSetRecreation {
 }
 
 /** The claims a StatefulSet's template created: `<template>-<statefulset>-<ordinal>`. */
-export function boundClaims(claims: readonly PersistentVolumeClaim[], template: string, statefulSet: string, namespace: string): PersistentVolumeClaim[] {
+export function boundClaims(
+  claims: readonly PersistentVolumeClaim[],
+  template: string,
+  statefulSet: string,
+  namespace: string,
+): PersistentVolumeClaim[] {
   const prefix = `${template}-${statefulSet}-`;
   return claims
-    .filter((c) => c.metadata.namespace === namespace && c.metadata.name.startsWith(prefix) && /^\d+$/.test(c.metadata.name.slice(prefix.length)))
+    .filter(
+      (c) => c.metadata.namespace === namespace && c.metadata.name.startsWith(prefix) && /^\d+$/.test(c.metadata.name.slice(prefix.length)),
+    )
     .sort((a, b) => Number(a.metadata.name.slice(prefix.length)) - Number(b.metadata.name.slice(prefix.length)));
 }
 
@@ -31,7 +38,9 @@ export function expansionNote(claim: PersistentVolumeClaim, classes: readonly St
   const cls = claim.spec.storageClassName ? classes.find((s) => s.metadata.name === claim.spec.storageClassName) : classes.find(isDefault);
   const name = claim.spec.storageClassName ?? cls?.metadata.name ?? '(default)';
   if (!cls) return `StorageClass ${name} not found: check that it allows volume expansion`;
-  return cls.allowVolumeExpansion ? `StorageClass ${name} allows expansion` : `StorageClass ${name} does not allow expansion (allowVolumeExpansion: true is needed; otherwise move the data to new claims)`;
+  return cls.allowVolumeExpansion
+    ? `StorageClass ${name} allows expansion`
+    : `StorageClass ${name} does not allow expansion (allowVolumeExpansion: true is needed; otherwise move the data to new claims)`;
 }
 
 /** `kubectl patch pvc` that grows one claim in place. */
@@ -42,15 +51,24 @@ export const growClaimCommand = (c: PersistentVolumeClaim, size: string) =>
  * Kubernetes never resizes a claim from a StatefulSet's template: a recreated StatefulSet with a new size reuses
  * the bound claims at their old size. Says so, with the sizes and the commands that grow them.
  */
-function notesOnBoundClaims(live: Workload, target: Workload, claims: readonly PersistentVolumeClaim[], classes: readonly StorageClass[]): string[] {
+function notesOnBoundClaims(
+  live: Workload,
+  target: Workload,
+  claims: readonly PersistentVolumeClaim[],
+  classes: readonly StorageClass[],
+): string[] {
   const notes: string[] = [];
   for (const t of target.spec.volumeClaimTemplates ?? []) {
     const l = live.spec.volumeClaimTemplates?.find((c) => c.metadata.name === t.metadata.name);
     const size = t.spec.resources?.requests?.storage;
     if (!l || !size || sameQuantity(l.spec.resources?.requests?.storage, size)) continue;
-    const bound = boundClaims(claims, t.metadata.name, live.metadata.name, live.metadata.namespace ?? '').filter((c) => !sameQuantity(claimSize(c), size));
+    const bound = boundClaims(claims, t.metadata.name, live.metadata.name, live.metadata.namespace ?? '').filter(
+      (c) => !sameQuantity(claimSize(c), size),
+    );
     if (!bound.length) continue;
-    notes.push(`The bound claims keep their size: ${bound.map((c) => `${c.metadata.name} (${claimSize(c) ?? '?'})`).join(', ')}; only new replicas get ${size}. Grow them after the upgrade (${expansionNote(bound[0]!, classes)}): ${bound.map((c) => growClaimCommand(c, size)).join('; ')}`);
+    notes.push(
+      `The bound claims keep their size: ${bound.map((c) => `${c.metadata.name} (${claimSize(c) ?? '?'})`).join(', ')}; only new replicas get ${size}. Grow them after the upgrade (${expansionNote(bound[0]!, classes)}): ${bound.map((c) => growClaimCommand(c, size)).join('; ')}`,
+    );
   }
   return notes;
 }
@@ -72,7 +90,9 @@ function claimChanges(live: VolumeClaimTemplate[] = [], target: VolumeClaimTempl
     const [ls, ts] = [l.spec.resources?.requests?.storage, t.spec.resources?.requests?.storage];
     if (!sameQuantity(ls, ts)) changes.push(`volumeClaimTemplates: ${name} storage ${ls} → ${ts}`);
     if ((l.spec.storageClassName ?? '') !== (t.spec.storageClassName ?? '')) {
-      changes.push(`volumeClaimTemplates: ${name} storageClassName ${l.spec.storageClassName ?? '(default)'} → ${t.spec.storageClassName ?? '(default)'}`);
+      changes.push(
+        `volumeClaimTemplates: ${name} storageClassName ${l.spec.storageClassName ?? '(default)'} → ${t.spec.storageClassName ?? '(default)'}`,
+      );
     }
     const modes = (c: VolumeClaimTemplate) => [...(c.spec.accessModes ?? [])].sort().join(',');
     if (modes(l) !== modes(t)) changes.push(`volumeClaimTemplates: ${name} accessModes ${modes(l)} → ${modes(t)}`);
@@ -81,19 +101,28 @@ function claimChanges(live: VolumeClaimTemplate[] = [], target: VolumeClaimTempl
   return changes;
 }
 
-const canonical = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+const canonical = (v: unknown) =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x,
+  );
 
 export function immutableChanges(live: Workload, target: Workload): string[] {
   const changes = claimChanges(live.spec.volumeClaimTemplates, target.spec.volumeClaimTemplates);
   if (canonical(live.spec.selector) !== canonical(target.spec.selector)) changes.push('selector changed');
-  if ((live.spec.serviceName ?? '') !== (target.spec.serviceName ?? '')) changes.push(`serviceName ${live.spec.serviceName} → ${target.spec.serviceName}`);
+  if ((live.spec.serviceName ?? '') !== (target.spec.serviceName ?? ''))
+    changes.push(`serviceName ${live.spec.serviceName} → ${target.spec.serviceName}`);
   const policy = (w: Workload) => w.spec.podManagementPolicy ?? 'OrderedReady';
   if (policy(live) !== policy(target)) changes.push(`podManagementPolicy ${policy(live)} → ${policy(target)}`);
   return changes;
 }
 
 /** Every live StatefulSet that the rendered target chart changes immutably (with what happens to its bound claims). */
-export function statefulSetsToRecreate(live: readonly Workload[], rendered: readonly Workload[], namespace: string, storage: { claims?: readonly PersistentVolumeClaim[]; classes?: readonly StorageClass[] } = {}): StatefulSetRecreation[] {
+export function statefulSetsToRecreate(
+  live: readonly Workload[],
+  rendered: readonly Workload[],
+  namespace: string,
+  storage: { claims?: readonly PersistentVolumeClaim[]; classes?: readonly StorageClass[] } = {},
+): StatefulSetRecreation[] {
   const result: StatefulSetRecreation[] = [];
   for (const t of rendered) {
     if (t.kind !== 'StatefulSet') continue;

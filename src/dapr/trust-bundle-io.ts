@@ -10,8 +10,14 @@ import { trustBundleFromCluster, type TrustBundle } from './trust-bundle.js';
 
 /** The trust bundle in the Dapr namespace (both objects in one call), or undefined when the Secret is missing. */
 export async function readTrustBundle(kubectl: Kubectl, namespace: string): Promise<TrustBundle | undefined> {
-  const objs = await kubectl.list<Secret | ConfigMap>([`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`], { namespace, ignoreNotFound: true });
-  return trustBundleFromCluster(objs.find((o) => o.kind === 'Secret') as Secret | undefined, objs.find((o) => o.kind === 'ConfigMap') as ConfigMap | undefined);
+  const objs = await kubectl.list<Secret | ConfigMap>([`secret/${TRUST_BUNDLE}`, `configmap/${TRUST_BUNDLE}`], {
+    namespace,
+    ignoreNotFound: true,
+  });
+  return trustBundleFromCluster(
+    objs.find((o) => o.kind === 'Secret') as Secret | undefined,
+    objs.find((o) => o.kind === 'ConfigMap') as ConfigMap | undefined,
+  );
 }
 
 /** Writes the three PEMs as `dapr mtls export` does: 0600 files in a 0700 directory. */

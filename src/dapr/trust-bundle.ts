@@ -80,10 +80,23 @@ function summary(cert: X509Certificate, now: Date): CertSummary {
   };
 }
 
-function expiryCheck(id: 'root-expiry' | 'issuer-expiry', name: string, s: CertSummary, warnDays: number, cert: X509Certificate, now: Date): BundleCheck {
-  if (new Date(cert.validFrom) > now) return { id, severity: 'failure', message: `The ${name} certificate is not valid before ${new Date(cert.validFrom).toISOString()} (clock skew?).` };
+function expiryCheck(
+  id: 'root-expiry' | 'issuer-expiry',
+  name: string,
+  s: CertSummary,
+  warnDays: number,
+  cert: X509Certificate,
+  now: Date,
+): BundleCheck {
+  if (new Date(cert.validFrom) > now)
+    return {
+      id,
+      severity: 'failure',
+      message: `The ${name} certificate is not valid before ${new Date(cert.validFrom).toISOString()} (clock skew?).`,
+    };
   if (s.daysLeft < 0) return { id, severity: 'failure', message: `The ${name} certificate expired on ${s.notAfter}.` };
-  if (s.daysLeft < warnDays) return { id, severity: 'warning', message: `The ${name} certificate expires in ${s.daysLeft} days (${s.notAfter}).` };
+  if (s.daysLeft < warnDays)
+    return { id, severity: 'warning', message: `The ${name} certificate expires in ${s.daysLeft} days (${s.notAfter}).` };
   return { id, severity: 'ok', message: `The ${name} certificate is valid for ${s.daysLeft} more days.` };
 }
 
@@ -96,12 +109,20 @@ export function checkTrustBundle(b: TrustBundle, opts: { warnDays?: number; now?
     roots = certificates(b.rootCert);
     if (!roots.length) throw new Error('no certificate');
   } catch {
-    return { checks: [{ id: 'parse', severity: 'failure', message: 'The root certificate (ca.crt) is missing or is not a PEM certificate.' }], ok: false };
+    return {
+      checks: [{ id: 'parse', severity: 'failure', message: 'The root certificate (ca.crt) is missing or is not a PEM certificate.' }],
+      ok: false,
+    };
   }
   try {
     issuer = new X509Certificate(b.issuerCert);
   } catch {
-    return { checks: [{ id: 'parse', severity: 'failure', message: 'The issuer certificate (issuer.crt) is missing or is not a PEM certificate.' }], ok: false };
+    return {
+      checks: [
+        { id: 'parse', severity: 'failure', message: 'The issuer certificate (issuer.crt) is missing or is not a PEM certificate.' },
+      ],
+      ok: false,
+    };
   }
   // The root that signed the issuer (any of them while a rotation overlaps two), else the first.
   const root = roots.find((r) => issuer.checkIssued(r) && issuer.verify(r.publicKey)) ?? roots[0]!;
@@ -109,9 +130,11 @@ export function checkTrustBundle(b: TrustBundle, opts: { warnDays?: number; now?
   const issuerSummary = summary(issuer, now);
 
   const signed = issuer.checkIssued(root) && issuer.verify(root.publicKey);
-  checks.push(signed
-    ? { id: 'issuer-signed-by-root', severity: 'ok', message: 'The issuer certificate is signed by the root.' }
-    : { id: 'issuer-signed-by-root', severity: 'failure', message: 'The issuer certificate is not signed by the root certificate.' });
+  checks.push(
+    signed
+      ? { id: 'issuer-signed-by-root', severity: 'ok', message: 'The issuer certificate is signed by the root.' }
+      : { id: 'issuer-signed-by-root', severity: 'failure', message: 'The issuer certificate is not signed by the root certificate.' },
+  );
 
   let keyMatches = false;
   try {
@@ -119,22 +142,46 @@ export function checkTrustBundle(b: TrustBundle, opts: { warnDays?: number; now?
   } catch {
     keyMatches = false;
   }
-  checks.push(keyMatches
-    ? { id: 'issuer-key-matches', severity: 'ok', message: 'The issuer key matches the issuer certificate.' }
-    : { id: 'issuer-key-matches', severity: 'failure', message: 'The issuer key does not match the issuer certificate (or is not a PEM private key).' });
+  checks.push(
+    keyMatches
+      ? { id: 'issuer-key-matches', severity: 'ok', message: 'The issuer key matches the issuer certificate.' }
+      : {
+          id: 'issuer-key-matches',
+          severity: 'failure',
+          message: 'The issuer key does not match the issuer certificate (or is not a PEM private key).',
+        },
+  );
 
   checks.push(expiryCheck('root-expiry', 'root', rootSummary, warnDays, root, now));
   for (const other of roots.filter((r) => r !== root)) {
     const s = summary(other, now);
-    if (s.daysLeft < 0) checks.push({ id: 'root-expiry', severity: 'warning', message: `A second trusted root expired on ${s.notAfter} (a rotation left it in ca.crt).` });
+    if (s.daysLeft < 0)
+      checks.push({
+        id: 'root-expiry',
+        severity: 'warning',
+        message: `A second trusted root expired on ${s.notAfter} (a rotation left it in ca.crt).`,
+      });
   }
   checks.push(expiryCheck('issuer-expiry', 'issuer', issuerSummary, warnDays, issuer, now));
 
   if (b.configMapRootCert !== undefined) {
     const equal = b.configMapRootCert.trim() === b.rootCert.trim();
-    checks.push(equal
-      ? { id: 'roots-equal', severity: 'ok', message: 'The Secret and the ConfigMap hold the same root certificate.' }
-      : { id: 'roots-equal', severity: 'failure', message: 'The ConfigMap dapr-trust-bundle holds a different root than the Secret: Sentry would generate a new CA.' });
+    checks.push(
+      equal
+        ? { id: 'roots-equal', severity: 'ok', message: 'The Secret and the ConfigMap hold the same root certificate.' }
+        : {
+            id: 'roots-equal',
+            severity: 'failure',
+            message: 'The ConfigMap dapr-trust-bundle holds a different root than the Secret: Sentry would generate a new CA.',
+          },
+    );
   }
-  return { root: rootSummary, issuer: issuerSummary, roots: roots.length, checks, ok: checks.every((c) => c.severity !== 'failure'), rotate: rotationAdvice({ checks }) };
+  return {
+    root: rootSummary,
+    issuer: issuerSummary,
+    roots: roots.length,
+    checks,
+    ok: checks.every((c) => c.severity !== 'failure'),
+    rotate: rotationAdvice({ checks }),
+  };
 }

@@ -17,10 +17,16 @@ export async function readUserOverrides(valuesFiles: readonly string[], set: rea
     try {
       parsed = parseYaml(await readFile(file, 'utf8'));
     } catch (e) {
-      throw usageError(`The values file ${file} cannot be read as YAML: ${(e as Error).message.split('\n')[0]}.`, 'Pass a readable Helm values file with -f.');
+      throw usageError(
+        `The values file ${file} cannot be read as YAML: ${(e as Error).message.split('\n')[0]}.`,
+        'Pass a readable Helm values file with -f.',
+      );
     }
     if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) {
-      throw usageError(`The values file ${file} is not a map of Helm values.`, 'A values file is YAML with keys at the top, like the chart\'s values.yaml.');
+      throw usageError(
+        `The values file ${file} is not a map of Helm values.`,
+        "A values file is YAML with keys at the top, like the chart's values.yaml.",
+      );
     }
     out = coalesce(out, (parsed ?? {}) as Values);
   }
@@ -38,7 +44,10 @@ export async function readUserOverrides(valuesFiles: readonly string[], set: rea
 export function haAfterUpgrade(flag: boolean | undefined, overrides: Values, stored: Values, liveHa: boolean): boolean {
   const own = getPath(overrides, HA_VALUE);
   if (flag !== undefined && own !== undefined && Boolean(own) !== flag) {
-    throw usageError(`--${flag ? 'enable' : 'disable'}-ha contradicts ${HA_VALUE}=${String(own)} in your values.`, 'Say it once: drop the flag or the value.');
+    throw usageError(
+      `--${flag ? 'enable' : 'disable'}-ha contradicts ${HA_VALUE}=${String(own)} in your values.`,
+      'Say it once: drop the flag or the value.',
+    );
   }
   if (flag !== undefined) return flag;
   if (own !== undefined) return own === true || own === 'true';
@@ -51,7 +60,10 @@ export function userBringsTrustBundle(overrides: Values): boolean {
   if (given.length === 0) return false;
   if (given.length < 3) {
     const missing = Object.values(TLS_VALUES).filter((p) => !given.includes(p));
-    throw usageError(`Your values set ${given.join(', ')} but not ${missing.join(', ')}.`, 'Give all three trust-bundle PEMs or none (daprup then passes the exported bundle).');
+    throw usageError(
+      `Your values set ${given.join(', ')} but not ${missing.join(', ')}.`,
+      'Give all three trust-bundle PEMs or none (daprup then passes the exported bundle).',
+    );
   }
   return true;
 }
@@ -66,7 +78,9 @@ export function tagAfterUpgrade(stored: Values, overrides: Values, target: strin
   if (pinned === undefined || pinned === null || getPath(overrides, TAG_VALUE) !== undefined) return {};
   const m = /^v?(\d+\.\d+\.\d+(?:-rc\.\d+)?)(.*)$/.exec(String(pinned));
   if (!m || !semver.valid(m[1]!)) {
-    return { warning: `${TAG_VALUE} is pinned to "${String(pinned)}", which is not a Dapr version: the control plane keeps those images (pass --set ${TAG_VALUE}=<tag> to move it).` };
+    return {
+      warning: `${TAG_VALUE} is pinned to "${String(pinned)}", which is not a Dapr version: the control plane keeps those images (pass --set ${TAG_VALUE}=<tag> to move it).`,
+    };
   }
   const tag = `${target}${m[2]}`;
   return tag === String(pinned) ? {} : { tag };

@@ -56,11 +56,13 @@ export function coalesce(base: Values, over: Values): Values {
  * whose release records differ: `helm get values --all` holds the subchart defaults only for the latter.
  */
 export async function chartDefaults(chartDir: string): Promise<Values> {
-  const own = ((parseYaml(await readFile(join(chartDir, 'values.yaml'), 'utf8').catch(() => '')) ?? {}) as Values);
+  const own = (parseYaml(await readFile(join(chartDir, 'values.yaml'), 'utf8').catch(() => '')) ?? {}) as Values;
   const subDir = join(chartDir, 'charts');
   const entries = existsSync(subDir) ? await readdir(subDir, { withFileTypes: true }) : [];
   let out = own;
-  for (const e of entries.filter((x) => x.isDirectory() && existsSync(join(subDir, x.name, 'Chart.yaml'))).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of entries
+    .filter((x) => x.isDirectory() && existsSync(join(subDir, x.name, 'Chart.yaml')))
+    .sort((a, b) => a.name.localeCompare(b.name))) {
     const meta = parseYaml(await readFile(join(subDir, e.name, 'Chart.yaml'), 'utf8')) as { name?: string };
     const name = meta.name ?? e.name;
     const { global: _global, ...sub } = await chartDefaults(join(subDir, e.name));
@@ -120,7 +122,11 @@ export function parseSetFlag(flag: string): { key: string; value: unknown } | un
  * the way helm will: the release's own fields and global values. Anything else stays as written.
  */
 export function renderValueTemplates(values: Values, release: { name: string; namespace: string }): Values {
-  const fields: Record<string, unknown> = { 'Release.Name': release.name, 'Release.Namespace': release.namespace, 'Release.Service': 'Helm' };
+  const fields: Record<string, unknown> = {
+    'Release.Name': release.name,
+    'Release.Namespace': release.namespace,
+    'Release.Service': 'Helm',
+  };
   const render = (v: unknown): unknown => {
     if (typeof v === 'string') {
       return v.replace(/\{\{-?\s*\.(Release\.\w+|Values(?:\.\w+)+)\s*-?\}\}/g, (whole, path: string) => {

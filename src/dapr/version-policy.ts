@@ -24,7 +24,10 @@ export interface PolicyVerdict {
 export function parseTargetVersion(input: string): string {
   const v = semver.valid(input.trim().replace(/^v/, ''));
   if (!v) {
-    throw usageError(`"${input}" is not a Dapr version.`, 'Give a full version such as --to 1.16.19 (see `helm search repo dapr/dapr --versions`).');
+    throw usageError(
+      `"${input}" is not a Dapr version.`,
+      'Give a full version such as --to 1.16.19 (see `helm search repo dapr/dapr --versions`).',
+    );
   }
   return v;
 }
@@ -36,14 +39,23 @@ const isVendorBuild = (v: string) => (semver.prerelease(v) ?? []).length > 0 && 
 export function evaluateVersionPolicy(currentRaw: string, target: string, o: PolicyOverrides = {}): PolicyVerdict {
   const current = semver.valid(currentRaw.replace(/^v/, ''));
   if (!current) {
-    throw refusal(`The installed Dapr version "${currentRaw}" is not a semantic version, so daprup cannot tell which upgrades are safe.`, 'Upgrade this installation by hand, or reinstall from the public chart.');
+    throw refusal(
+      `The installed Dapr version "${currentRaw}" is not a semantic version, so daprup cannot tell which upgrades are safe.`,
+      'Upgrade this installation by hand, or reinstall from the public chart.',
+    );
   }
   if (isVendorBuild(current) || isVendorBuild(target)) {
     const which = isVendorBuild(current) ? `installed version ${current}` : `target ${target}`;
-    throw refusal(`The ${which} is a vendor build, which is not in the public Dapr chart repository.`, "Upgrade vendor builds with the vendor's tooling (for example the AKS Dapr extension).");
+    throw refusal(
+      `The ${which} is a vendor build, which is not in the public Dapr chart repository.`,
+      "Upgrade vendor builds with the vendor's tooling (for example the AKS Dapr extension).",
+    );
   }
   if (RECALLED.has(target)) {
-    throw refusal(`Dapr ${target} was recalled and must not be installed.`, `Pick the next patch release of ${semver.major(target)}.${semver.minor(target)} instead.`);
+    throw refusal(
+      `Dapr ${target} was recalled and must not be installed.`,
+      `Pick the next patch release of ${semver.major(target)}.${semver.minor(target)} instead.`,
+    );
   }
   if (isReleaseCandidate(target) && !o.allowPrerelease) {
     throw refusal(`${target} is a release candidate.`, 'Pass --allow-prerelease to install a release candidate on purpose.');
@@ -58,21 +70,32 @@ export function evaluateVersionPolicy(currentRaw: string, target: string, o: Pol
 
   if (change === 'downgrade') {
     if (!o.allowDowngrade) {
-      throw refusal(`${target} is older than the installed ${current}: that is a downgrade.`, 'Downgrades are not supported by Dapr; pass --allow-downgrade only if you have read the release notes of both versions.');
+      throw refusal(
+        `${target} is older than the installed ${current}: that is a downgrade.`,
+        'Downgrades are not supported by Dapr; pass --allow-downgrade only if you have read the release notes of both versions.',
+      );
     }
     warnings.push(...downgradeWarnings(current, target));
   }
   if (change === 'minor') {
     if (tMaj !== cMaj) {
-      throw refusal(`${current} → ${target} changes the major version.`, 'Read the migration guide for the new major version; daprup only upgrades within a major.');
+      throw refusal(
+        `${current} → ${target} changes the major version.`,
+        'Read the migration guide for the new major version; daprup only upgrades within a major.',
+      );
     }
     if (tMin > cMin + 1 && !o.allowSkipMinor) {
       const next = `${cMaj}.${cMin + 1}`;
-      throw refusal(`${current} → ${target} skips minor version ${next}; Dapr supports one minor at a time.`, `Upgrade to the latest ${next}.x first, then to ${target} (or pass --allow-skip-minor to try anyway).`);
+      throw refusal(
+        `${current} → ${target} skips minor version ${next}; Dapr supports one minor at a time.`,
+        `Upgrade to the latest ${next}.x first, then to ${target} (or pass --allow-skip-minor to try anyway).`,
+      );
     }
     if (tMin > cMin + 1) warnings.push(`Skipping minor versions is best effort and often fails (dapr/dapr#7316).`);
     if (cMin <= 14 && tMin >= 15) {
-      warnings.push('1.14 → 1.15 wipes the scheduler data directory: jobs and scheduler-stored actor reminders are lost. Back them up first.');
+      warnings.push(
+        '1.14 → 1.15 wipes the scheduler data directory: jobs and scheduler-stored actor reminders are lost. Back them up first.',
+      );
     }
   }
   return { current, target, change, warnings };
@@ -80,8 +103,13 @@ export function evaluateVersionPolicy(currentRaw: string, target: string, o: Pol
 
 function downgradeWarnings(current: string, target: string): string[] {
   const w: string[] = [];
-  if (semver.gte(current, '1.15.0') && semver.lt(target, '1.15.0')) w.push('Going below 1.15 needs the new scheduler pods deleted by hand.');
-  if (semver.gte(current, '1.17.0') && semver.lt(target, '1.17.0')) w.push('1.17 defaults (placement disseminateTimeout) are rejected by 1.16 binaries; user values are reset to the target chart defaults.');
-  if (semver.gte(current, '1.18.0') && semver.lt(target, '1.17.7')) w.push('Sentry 1.18 writes Ed25519 keys: Sentry below 1.17.7 crash-loops on them.');
+  if (semver.gte(current, '1.15.0') && semver.lt(target, '1.15.0'))
+    w.push('Going below 1.15 needs the new scheduler pods deleted by hand.');
+  if (semver.gte(current, '1.17.0') && semver.lt(target, '1.17.0'))
+    w.push(
+      '1.17 defaults (placement disseminateTimeout) are rejected by 1.16 binaries; user values are reset to the target chart defaults.',
+    );
+  if (semver.gte(current, '1.18.0') && semver.lt(target, '1.17.7'))
+    w.push('Sentry 1.18 writes Ed25519 keys: Sentry below 1.17.7 crash-loops on them.');
   return w;
 }

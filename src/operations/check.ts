@@ -24,7 +24,10 @@ export async function supportedMinors(helm: Helm, chart: string): Promise<Suppor
   // Only a repository has an index to search (an OCI registry, a URL or a directory does not).
   if (chartRef(chart).kind === 'repo') {
     const versions = await helm.searchVersions(chart).catch(() => []);
-    const found = supportedMinorsFrom(versions.map((v) => v.version), `chart repository index of ${chart}`);
+    const found = supportedMinorsFrom(
+      versions.map((v) => v.version),
+      `chart repository index of ${chart}`,
+    );
     if (found) return found;
   }
   return fallbackSupportedMinors();
@@ -53,5 +56,12 @@ export interface CheckReport {
 export async function checkCluster(tools: Tools, o: CheckOptions): Promise<CheckReport> {
   const input = await gatherCheckInput(tools, o);
   const checks = runChecks(input);
-  return { release: input.release, supportedMinors: input.supported, strict: o.strict, failed: checksFailed(checks, o.strict), summary: summarize(checks), checks };
+  return {
+    release: input.release,
+    supportedMinors: input.supported,
+    strict: o.strict,
+    failed: checksFailed(checks, o.strict),
+    summary: summarize(checks),
+    checks,
+  };
 }

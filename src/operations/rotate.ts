@@ -14,8 +14,15 @@ import type { Tools } from '../cluster/tools.js';
 import { dataPlaneOf, findRelease, inspectCluster, type ClusterFacts } from '../dapr/discovery.js';
 import { explain } from '../dapr/error-hints.js';
 import {
-  bringYourOwn, newRoot, renewIssuer, rotationPhases, RotationInputError, sameBundle, sentryKeyType,
-  type PendingBundle, type RotationPhase,
+  bringYourOwn,
+  newRoot,
+  renewIssuer,
+  rotationPhases,
+  RotationInputError,
+  sameBundle,
+  sentryKeyType,
+  type PendingBundle,
+  type RotationPhase,
 } from '../dapr/rotation.js';
 import { checkTrustBundle, type TrustBundle } from '../dapr/trust-bundle.js';
 import { parseAnchors } from '../dapr/x509.js';
@@ -97,7 +104,9 @@ async function readPending(tools: Tools, release: string, ns: string): Promise<P
 
 async function writePending(tools: Tools, release: string, ns: string, p: PendingBundle): Promise<void> {
   await tools.kubectl.applyObject({
-    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
     metadata: { name: pendingSecretName(release), namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'daprup' } },
     data: Object.fromEntries(PENDING_KEYS.map((k) => [k, Buffer.from(String(p[k])).toString('base64')])),
   } as never);
@@ -110,16 +119,26 @@ const phaseDir = (workDir: string, phase: RotationPhase) => join(workDir, 'rotat
 
 function setFileArgs(dir: string): string[] {
   return [
-    '--set-file', `${TLS_VALUES.rootCert}=${join(dir, 'ca.crt')}`,
-    '--set-file', `${TLS_VALUES.issuerCert}=${join(dir, 'issuer.crt')}`,
-    '--set-file', `${TLS_VALUES.issuerKey}=${join(dir, 'issuer.key')}`,
+    '--set-file',
+    `${TLS_VALUES.rootCert}=${join(dir, 'ca.crt')}`,
+    '--set-file',
+    `${TLS_VALUES.issuerCert}=${join(dir, 'issuer.crt')}`,
+    '--set-file',
+    `${TLS_VALUES.issuerKey}=${join(dir, 'issuer.key')}`,
   ];
 }
 
 /** `helm upgrade` of the installed chart version with every value kept and the phase's bundle pinned. */
 function publishArgs(ctx: RotateContext, phase: RotationPhase): string[] {
   const r = ctx.facts.release;
-  return ctx.tools.helm.upgradeArgs(r.name, ctx.options.chart, r.namespace, r.chartVersion, ['--reuse-values', ...setFileArgs(phaseDir(ctx.workDir, phase))], ctx.options.timeout);
+  return ctx.tools.helm.upgradeArgs(
+    r.name,
+    ctx.options.chart,
+    r.namespace,
+    r.chartVersion,
+    ['--reuse-values', ...setFileArgs(phaseDir(ctx.workDir, phase))],
+    ctx.options.timeout,
+  );
 }
 
 /** Control-plane components restarted after a phase, in the documented order: Sentry first. */
@@ -148,9 +167,17 @@ async function staleControlPlane(ctx: RotateContext, phase: RotationPhase, at: s
 async function staleDataPlane(ctx: RotateContext, at: string) {
   const shared = new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`));
   const dataPlane = await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace);
-  const stale = dataPlane.filter((w) => w.podsWithSidecar > 0 && w.podList.some((p) => p.version && (!p.createdAt || Date.parse(p.createdAt) < Date.parse(at))));
-  const rolls = (w: (typeof stale)[number]) => w.method === 'rollout-restart' || w.method === 'argo-restart' || (w.method === 'template' && isSharedRelease(w, { sharedReleases: shared }));
-  return { restart: stale.filter(rolls).map((w) => ({ ...w, method: w.method === 'template' ? ('rollout-restart' as const) : w.method })), unreached: stale.filter((w) => !rolls(w)) };
+  const stale = dataPlane.filter(
+    (w) => w.podsWithSidecar > 0 && w.podList.some((p) => p.version && (!p.createdAt || Date.parse(p.createdAt) < Date.parse(at))),
+  );
+  const rolls = (w: (typeof stale)[number]) =>
+    w.method === 'rollout-restart' ||
+    w.method === 'argo-restart' ||
+    (w.method === 'template' && isSharedRelease(w, { sharedReleases: shared }));
+  return {
+    restart: stale.filter(rolls).map((w) => ({ ...w, method: w.method === 'template' ? ('rollout-restart' as const) : w.method })),
+    unreached: stale.filter((w) => !rolls(w)),
+  };
 }
 
 async function phaseIsDone(ctx: RotateContext, phase: RotationPhase): Promise<boolean> {
@@ -171,9 +198,28 @@ function phaseStep(phase: RotationPhase): StepOf<RotateContext> {
       const restarts = componentsFor(phase).map((c) => k.commandLine(...k.rolloutRestartArgs(ns, [`${c.kind.toLowerCase()}/${c.name}`])));
       // The workloads as they are now (every one runs pods older than the phase's bundle), one restart per namespace.
       const shared = new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`));
-      const workloads = phase.restart === 'sentry' ? [] : dataPlaneOf(ctx.facts).filter((w) => w.podsWithSidecar > 0 && (w.method === 'rollout-restart' || (w.method === 'template' && isSharedRelease(w, { sharedReleases: shared }))));
-      const byNs = [...new Set(workloads.map((w) => w.namespace))].map((wns) => k.commandLine(...k.rolloutRestartArgs(wns, workloads.filter((w) => w.namespace === wns).map((w) => `${w.kind.toLowerCase()}/${w.name}`))));
-      const rollouts = phase.restart === 'sentry' ? [] : dataPlaneOf(ctx.facts).filter((w) => w.method === 'argo-restart').map((w) => k.commandLine(...k.restartRolloutArgs(w.namespace, [w.name], '<now>')));
+      const workloads =
+        phase.restart === 'sentry'
+          ? []
+          : dataPlaneOf(ctx.facts).filter(
+              (w) =>
+                w.podsWithSidecar > 0 &&
+                (w.method === 'rollout-restart' || (w.method === 'template' && isSharedRelease(w, { sharedReleases: shared }))),
+            );
+      const byNs = [...new Set(workloads.map((w) => w.namespace))].map((wns) =>
+        k.commandLine(
+          ...k.rolloutRestartArgs(
+            wns,
+            workloads.filter((w) => w.namespace === wns).map((w) => `${w.kind.toLowerCase()}/${w.name}`),
+          ),
+        ),
+      );
+      const rollouts =
+        phase.restart === 'sentry'
+          ? []
+          : dataPlaneOf(ctx.facts)
+              .filter((w) => w.method === 'argo-restart')
+              .map((w) => k.commandLine(...k.restartRolloutArgs(w.namespace, [w.name], '<now>')));
       return {
         summary: `ca.crt ${fingerprints(phase.bundle.rootCert).length} root(s), issuer ${fingerprints(phase.bundle.issuerCert)[0]?.slice(0, 23)}…; then restart ${phase.restart === 'sentry' ? 'Sentry' : 'Sentry, operator, placement, injector, scheduler, then every Dapr workload and Dapr Shared release'}`,
         commands: [ctx.tools.helm.commandLine(publishArgs(ctx, phase)), ...restarts, ...byNs, ...rollouts],
@@ -199,8 +245,12 @@ function phaseStep(phase: RotationPhase): StepOf<RotateContext> {
       const at = journal.data.rotation!.appliedAt[phase.id]!;
       for (const w of await staleControlPlane(ctx, phase, at)) {
         const ref = `${w.kind.toLowerCase()}/${w.metadata.name}`;
-        await ctx.tools.kubectl.rolloutRestart(ctx.facts.release.namespace, [ref]).catch((e: unknown) => { throw explain(e, `Restarting ${ref}`); });
-        await ctx.tools.kubectl.rolloutStatus(ctx.facts.release.namespace, ref, ctx.options.timeout).catch((e: unknown) => { throw explain(e, `Waiting for ${ref}`); });
+        await ctx.tools.kubectl.rolloutRestart(ctx.facts.release.namespace, [ref]).catch((e: unknown) => {
+          throw explain(e, `Restarting ${ref}`);
+        });
+        await ctx.tools.kubectl.rolloutStatus(ctx.facts.release.namespace, ref, ctx.options.timeout).catch((e: unknown) => {
+          throw explain(e, `Waiting for ${ref}`);
+        });
         report(`restarted ${ref}`);
       }
       if (phase.restart === 'sentry') return;
@@ -208,13 +258,23 @@ function phaseStep(phase: RotationPhase): StepOf<RotateContext> {
       for (const w of unreached) report(`not reached: ${w.key} keeps the anchors it started with until its pods are recreated`);
       // Journaled per phase: a workload restarted in phase 1 is restarted again in phase 2.
       const todo = restart.map((w) => ({ ...w, key: `${phase.id}/${w.key}` }));
-      const out = await restartWorkloads(ctx.tools.kubectl, todo, { concurrency: ctx.options.concurrency, timeout: ctx.options.timeout, target: '', journal, report });
+      const out = await restartWorkloads(ctx.tools.kubectl, todo, {
+        concurrency: ctx.options.concurrency,
+        timeout: ctx.options.timeout,
+        target: '',
+        journal,
+        report,
+      });
       report(`${out.restarted.length} workloads restarted, ${out.resumed.length} resumed`);
     },
     async verify(ctx) {
       const live = await readLiveTrustBundle(ctx);
       if (!live || !sameBundle(live, phase.bundle) || live.configMapRootCert?.trim() !== phase.bundle.rootCert.trim()) {
-        throw new DaprupError(`After "${phase.title}" the cluster's trust bundle is not the one published.`, 'Sentry may have replaced it (the ConfigMap and Secret roots must match); check daprup certs check, then rerun to resume.', ExitCode.stepFailed);
+        throw new DaprupError(
+          `After "${phase.title}" the cluster's trust bundle is not the one published.`,
+          'Sentry may have replaced it (the ConfigMap and Secret roots must match); check daprup certs check, then rerun to resume.',
+          ExitCode.stepFailed,
+        );
       }
     },
   };
@@ -224,7 +284,15 @@ const finishStep: StepOf<RotateContext> = {
   id: 'finish-rotation',
   title: 'Check the bundle and remove the pending certificates',
   async plan(ctx) {
-    return { summary: `every certificate chains to the new root; Secret ${pendingSecretName(ctx.facts.release.name)} deleted`, commands: [ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.deleteObjectArgs('secret', pendingSecretName(ctx.facts.release.name), ctx.facts.release.namespace))], destructive: false };
+    return {
+      summary: `every certificate chains to the new root; Secret ${pendingSecretName(ctx.facts.release.name)} deleted`,
+      commands: [
+        ctx.tools.kubectl.commandLine(
+          ...ctx.tools.kubectl.deleteObjectArgs('secret', pendingSecretName(ctx.facts.release.name), ctx.facts.release.namespace),
+        ),
+      ],
+      destructive: false,
+    };
   },
   async isDone() {
     return false;
@@ -232,7 +300,15 @@ const finishStep: StepOf<RotateContext> = {
   async apply(ctx, report) {
     const live = (await readLiveTrustBundle(ctx))!;
     const report_ = checkTrustBundle(live);
-    if (!report_.ok) throw new DaprupError(`The rotated trust bundle fails its checks: ${report_.checks.filter((c) => c.severity === 'failure').map((c) => c.message).join(' ')}`, 'Check it with daprup certs check.', ExitCode.stepFailed);
+    if (!report_.ok)
+      throw new DaprupError(
+        `The rotated trust bundle fails its checks: ${report_.checks
+          .filter((c) => c.severity === 'failure')
+          .map((c) => c.message)
+          .join(' ')}`,
+        'Check it with daprup certs check.',
+        ExitCode.stepFailed,
+      );
     await ctx.tools.kubectl.deleteObject('secret', pendingSecretName(ctx.facts.release.name), ctx.facts.release.namespace);
     report('pending certificates removed');
   },
@@ -248,17 +324,46 @@ async function readFileOrRefuse(path: string, flag: string): Promise<string> {
 }
 
 /** The certificates to rotate to, from the flags; checked before anything changes. */
-async function pendingFromFlags(facts: ClusterFacts, o: RotateOptions, workDir: string | undefined): Promise<{ pending: PendingBundle; newRootKeyFile?: string }> {
+async function pendingFromFlags(
+  facts: ClusterFacts,
+  o: RotateOptions,
+  workDir: string | undefined,
+): Promise<{ pending: PendingBundle; newRootKeyFile?: string }> {
   const current = facts.trustBundle;
-  if (!current) throw refusal(`The trust bundle (Secret dapr-trust-bundle in ${facts.release.namespace}) is missing.`, 'Sentry creates it at install; restore it from a backup.');
-  if (fingerprints(current.rootCert).length !== 1) throw refusal('The cluster trusts more than one root: a rotation was left half done.', 'Finish it with daprup certs rotate --yes (it resumes), or check the bundle with daprup certs check.');
-  const gen = { keyType: sentryKeyType(facts.release.version), namespace: facts.release.namespace, trustDomain: parseAnchors(current.rootCert)[0]?.organizations[0] };
+  if (!current)
+    throw refusal(
+      `The trust bundle (Secret dapr-trust-bundle in ${facts.release.namespace}) is missing.`,
+      'Sentry creates it at install; restore it from a backup.',
+    );
+  if (fingerprints(current.rootCert).length !== 1)
+    throw refusal(
+      'The cluster trusts more than one root: a rotation was left half done.',
+      'Finish it with daprup certs rotate --yes (it resumes), or check the bundle with daprup certs check.',
+    );
+  const gen = {
+    keyType: sentryKeyType(facts.release.version),
+    namespace: facts.release.namespace,
+    trustDomain: parseAnchors(current.rootCert)[0]?.organizations[0],
+  };
   try {
     if (o.rootKeyFile) return { pending: renewIssuer(current, await readFileOrRefuse(o.rootKeyFile, '--root-key'), gen) };
     if (o.own) {
-      const own = { rootCert: await readFileOrRefuse(o.own.rootCert, '--root-cert'), issuerCert: await readFileOrRefuse(o.own.issuerCert, '--issuer-cert'), issuerKey: await readFileOrRefuse(o.own.issuerKey, '--issuer-key') };
+      const own = {
+        rootCert: await readFileOrRefuse(o.own.rootCert, '--root-cert'),
+        issuerCert: await readFileOrRefuse(o.own.issuerCert, '--issuer-cert'),
+        issuerKey: await readFileOrRefuse(o.own.issuerKey, '--issuer-key'),
+      };
       const { pending, problems } = bringYourOwn(current, own, { trustDomain: gen.trustDomain });
-      if (problems.length) throw usageError(`Your certificates cannot be used: ${problems[0]!.message}`, problems.length > 1 ? `Also: ${problems.slice(1).map((p) => p.message).join(' ')}` : 'Fix the files and run again; nothing was changed.');
+      if (problems.length)
+        throw usageError(
+          `Your certificates cannot be used: ${problems[0]!.message}`,
+          problems.length > 1
+            ? `Also: ${problems
+                .slice(1)
+                .map((p) => p.message)
+                .join(' ')}`
+            : 'Fix the files and run again; nothing was changed.',
+        );
       return { pending };
     }
     const { pending, rootKey } = newRoot(current, gen);
@@ -269,7 +374,13 @@ async function pendingFromFlags(facts: ClusterFacts, o: RotateOptions, workDir: 
     await writeFileAtomic(newRootKeyFile, rootKey, { mode: 0o600 });
     return { pending, newRootKeyFile };
   } catch (e) {
-    if (e instanceof RotationInputError) throw usageError(e.message, o.rootKeyFile ? 'Pass the private key of the root in dapr-trust-bundle (ca.crt), or rotate without --root-key to replace the root.' : 'Check the files and run again; nothing was changed.');
+    if (e instanceof RotationInputError)
+      throw usageError(
+        e.message,
+        o.rootKeyFile
+          ? 'Pass the private key of the root in dapr-trust-bundle (ca.crt), or rotate without --root-key to replace the root.'
+          : 'Check the files and run again; nothing was changed.',
+      );
     throw e;
   }
 }
@@ -277,7 +388,9 @@ async function pendingFromFlags(facts: ClusterFacts, o: RotateOptions, workDir: 
 export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<RotateResult> {
   const o = run.options;
   const release = await findRelease(tools, { release: o.release, namespace: o.namespace });
-  const clusterId = await tools.kubectl.clusterId().catch((e: unknown) => { throw explain(e, 'Reading the cluster identity'); });
+  const clusterId = await tools.kubectl.clusterId().catch((e: unknown) => {
+    throw explain(e, 'Reading the cluster identity');
+  });
   const key = { clusterId, namespace: release.namespace, release: release.name };
   // Upgrade journals read here are completed with the upgrade's steps, as `daprup upgrade` reads them.
   const store = new JournalStore(run.stateDir, STEP_IDS);
@@ -286,10 +399,20 @@ export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<R
   let lease: RunLease | undefined;
   try {
     if (!run.dryRun) {
-      lease = await RunLease.acquire(tools.kubectl, { namespace: release.namespace, release: release.name, runId: store.newRunId(), log: run.log });
+      lease = await RunLease.acquire(tools.kubectl, {
+        namespace: release.namespace,
+        release: release.name,
+        runId: store.newRunId(),
+        log: run.log,
+      });
       lease.startRenewing();
     }
-    let existing = unfinishedRun(await store.read(key), await clusterJournal.read().catch((e: unknown) => { throw explain(e, 'Reading the run journal from the cluster'); }));
+    let existing = unfinishedRun(
+      await store.read(key),
+      await clusterJournal.read().catch((e: unknown) => {
+        throw explain(e, 'Reading the run journal from the cluster');
+      }),
+    );
     if (existing && run.abandon) {
       await store.open(key, existing, clusterJournal).finish('abandoned');
       if (existing.kind === 'rotate') await tools.kubectl.deleteObject('secret', pendingSecretName(release.name), release.namespace);
@@ -297,10 +420,16 @@ export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<R
       existing = undefined;
     }
     if (existing?.kind !== 'rotate' && existing) {
-      throw refusal(`An unfinished upgrade (${existing.runId}, to ${existing.target}) holds this release.`, `Finish it with daprup upgrade --to ${existing.target}, or pass --abandon.`);
+      throw refusal(
+        `An unfinished upgrade (${existing.runId}, to ${existing.target}) holds this release.`,
+        `Finish it with daprup upgrade --to ${existing.target}, or pass --abandon.`,
+      );
     }
     if (existing && (o.rootKeyFile || o.own)) {
-      throw refusal(`A rotation (${existing.runId}) is unfinished: a second one cannot start.`, 'Resume it with daprup certs rotate (no certificate flags), or give it up with --abandon.');
+      throw refusal(
+        `A rotation (${existing.runId}) is unfinished: a second one cannot start.`,
+        'Resume it with daprup certs rotate (no certificate flags), or give it up with --abandon.',
+      );
     }
     let facts = await inspectCluster(tools, { release: o.release, namespace: o.namespace });
     if (facts.release.status.startsWith('pending-') && !run.dryRun) {
@@ -314,7 +443,11 @@ export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<R
     let newRootKeyFile: string | undefined;
     if (existing) {
       pending = await readPending(tools, release.name, release.namespace);
-      if (!pending) throw refusal(`The unfinished rotation ${existing.runId} has lost its pending certificates (Secret ${pendingSecretName(release.name)}).`, 'Give it up with --abandon and check the bundle with daprup certs check.');
+      if (!pending)
+        throw refusal(
+          `The unfinished rotation ${existing.runId} has lost its pending certificates (Secret ${pendingSecretName(release.name)}).`,
+          'Give it up with --abandon and check the bundle with daprup certs check.',
+        );
     } else {
       ({ pending, newRootKeyFile } = await pendingFromFlags(facts, o, run.dryRun ? undefined : workDir));
     }
@@ -333,21 +466,41 @@ export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<R
     if (run.dryRun) return { plan, resumed: false };
     const resumed = !!existing;
     run.showPlan(plan);
-    const question = resumed ? `Resume the unfinished trust-bundle rotation ${existing!.runId}?` : `Rotate the trust bundle of ${release.name} in ${release.namespace} (${pending.mode === 'renew-issuer' ? 'new issuer, same root' : 'new root, in three phases'})?`;
+    const question = resumed
+      ? `Resume the unfinished trust-bundle rotation ${existing!.runId}?`
+      : `Rotate the trust bundle of ${release.name} in ${release.namespace} (${pending.mode === 'renew-issuer' ? 'new issuer, same root' : 'new root, in three phases'})?`;
     if (!(await run.prompter.confirm(question))) {
       if (!resumed) await rm(workDir, { recursive: true, force: true });
-      throw new DaprupError('Rotation not confirmed; nothing was changed.', 'Run again and confirm, or pass --yes.', ExitCode.confirmationNeeded);
+      throw new DaprupError(
+        'Rotation not confirmed; nothing was changed.',
+        'Run again and confirm, or pass --yes.',
+        ExitCode.confirmationNeeded,
+      );
     }
     if (!resumed) await writePending(tools, release.name, release.namespace, pending);
     const journal = existing
       ? store.open(key, { ...existing, rotation: existing.rotation ?? { mode: pending.mode, appliedAt: {} } }, clusterJournal)
-      : store.create(key, { runId, kind: 'rotate', from: plan.rootsBefore.join(','), target: plan.rootsAfter.join(','), planHash: plan.newIssuer, startRevision: release.revision, namespaceUid: await tools.kubectl.namespaceUid(release.namespace), steps: steps.map((s) => s.id), rotation: { mode: pending.mode, appliedAt: {} } }, clusterJournal);
+      : store.create(
+          key,
+          {
+            runId,
+            kind: 'rotate',
+            from: plan.rootsBefore.join(','),
+            target: plan.rootsAfter.join(','),
+            planHash: plan.newIssuer,
+            startRevision: release.revision,
+            namespaceUid: await tools.kubectl.namespaceUid(release.namespace),
+            steps: steps.map((s) => s.id),
+            rotation: { mode: pending.mode, appliedAt: {} },
+          },
+          clusterJournal,
+        );
     // Running (again), written here and in the cluster before the first phase.
     await journal.resume();
     ctx.journal = journal;
     if (!existsSync(workDir)) await mkdir(workDir, { recursive: true, mode: 0o700 });
     await executeRunbook(ctx, journal, run.hooks, steps, () => {
-      if (lease?.lost) throw refusal('Another daprup run took over this run\'s lease.', 'Let that run finish; check `daprup status`.');
+      if (lease?.lost) throw refusal("Another daprup run took over this run's lease.", 'Let that run finish; check `daprup status`.');
     });
     return { plan, runId, resumed };
   } finally {
@@ -355,6 +508,5 @@ export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<R
     await unlock().catch(() => undefined);
   }
 }
-
 
 export type { TrustBundle };

@@ -20,7 +20,15 @@ export interface StatusReport {
   skewedWorkloads: number;
   /** daprd groups daprup's restart does not replace, each with what would (see decisionNote). */
   unreached: { key: string; note: string }[];
-  sharedReleases: { name: string; namespace: string; chartVersion: string; daprd: string; skew: string; sentryAddress?: string; mtls?: boolean }[];
+  sharedReleases: {
+    name: string;
+    namespace: string;
+    chartVersion: string;
+    daprd: string;
+    skew: string;
+    sentryAddress?: string;
+    mtls?: boolean;
+  }[];
   unfinishedRun?: { runId: string; kind: 'upgrade' | 'rotate'; from: string; target: string; step: string; status: string };
 }
 
@@ -30,18 +38,33 @@ export async function reportStatus(tools: Tools, o: DiscoveryOptions & { stateDi
   const all = dataPlaneOf(facts);
   const shared = new Set(facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`));
   const verdicts = judgeDataPlane(all, version, { sharedReleases: shared });
-  const dataPlane = verdicts.filter((w) => w.decision !== 'shared').map((w) => {
-    const worst = w.sidecarVersions.map((v) => skew(v, version)).find((x) => x !== 'none');
-    const { decision, note, podList: _pods, ...rest } = w;
-    return { ...rest, note: decision === 'unreached' || decision === 'next-run' ? note : undefined, skew: w.pinnedImage ? 'pinned' : w.podsWithSidecar === 0 ? (w.pods ? 'no sidecar' : '-') : worst ?? 'none' };
-  });
+  const dataPlane = verdicts
+    .filter((w) => w.decision !== 'shared')
+    .map((w) => {
+      const worst = w.sidecarVersions.map((v) => skew(v, version)).find((x) => x !== 'none');
+      const { decision, note, podList: _pods, ...rest } = w;
+      return {
+        ...rest,
+        note: decision === 'unreached' || decision === 'next-run' ? note : undefined,
+        skew: w.pinnedImage ? 'pinned' : w.podsWithSidecar === 0 ? (w.pods ? 'no sidecar' : '-') : (worst ?? 'none'),
+      };
+    });
   const sharedReleases = sharedDaprd(facts.sharedReleases, all).map((s) => ({
-    name: s.name, namespace: s.namespace, chartVersion: s.chartVersion, daprd: s.tag ?? '-', skew: skew(s.version, version), sentryAddress: s.sentryAddress, mtls: s.mtls,
+    name: s.name,
+    namespace: s.namespace,
+    chartVersion: s.chartVersion,
+    daprd: s.tag ?? '-',
+    skew: skew(s.version, version),
+    sentryAddress: s.sentryAddress,
+    mtls: s.mtls,
   }));
   const store = new JournalStore(o.stateDir, STEP_IDS);
   const key = { clusterId: facts.clusterId, namespace: facts.release.namespace, release: facts.release.name };
   const local = await store.read(key).catch(() => undefined);
-  const remote = await store.inCluster(tools.kubectl, key).read().catch(() => undefined);
+  const remote = await store
+    .inCluster(tools.kubectl, key)
+    .read()
+    .catch(() => undefined);
   const journal = unfinishedRun(local, remote);
   const unfinishedStep = journal && stoppedAt(journal);
   return {
@@ -54,8 +77,16 @@ export async function reportStatus(tools: Tools, o: DiscoveryOptions & { stateDi
     skewedWorkloads: dataPlane.filter((w) => !['none', 'pinned', '-', 'no sidecar'].includes(w.skew)).length,
     unreached: unreached(verdicts).map((w) => ({ key: w.key, note: w.note })),
     sharedReleases,
-    unfinishedRun: journal && unfinishedStep
-      ? { runId: journal.runId, kind: journal.kind ?? 'upgrade', from: journal.from, target: journal.target, step: unfinishedStep, status: journal.status }
-      : undefined,
+    unfinishedRun:
+      journal && unfinishedStep
+        ? {
+            runId: journal.runId,
+            kind: journal.kind ?? 'upgrade',
+            from: journal.from,
+            target: journal.target,
+            step: unfinishedStep,
+            status: journal.status,
+          }
+        : undefined,
   };
 }

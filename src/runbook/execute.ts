@@ -15,7 +15,13 @@ export interface ExecuteHooks {
   skipped(title: string, reason: string): void;
 }
 
-export async function executeRunbook<C>(ctx: C, journal: Journal, hooks: ExecuteHooks, steps: readonly StepOf<C>[], beforeStep: () => void = () => {}): Promise<void> {
+export async function executeRunbook<C>(
+  ctx: C,
+  journal: Journal,
+  hooks: ExecuteHooks,
+  steps: readonly StepOf<C>[],
+  beforeStep: () => void = () => {},
+): Promise<void> {
   for (const step of steps) {
     beforeStep();
     const rec = journal.step(step.id);
@@ -35,7 +41,11 @@ export async function executeRunbook<C>(ctx: C, journal: Journal, hooks: Execute
       continue;
     }
     if (plan.destructive && !(await hooks.confirmStep(step, plan))) {
-      throw new DaprupError(`Stopped before "${step.title}": not confirmed.`, 'Run the same command again to resume from this step.', ExitCode.confirmationNeeded);
+      throw new DaprupError(
+        `Stopped before "${step.title}": not confirmed.`,
+        'Run the same command again to resume from this step.',
+        ExitCode.confirmationNeeded,
+      );
     }
     await journal.setStep(step.id, 'running');
     try {

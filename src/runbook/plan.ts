@@ -46,7 +46,16 @@ export interface UpgradePlan {
   /** Every daprd group in the cluster and what the run does about it (decision 'unreached': out of reach, named). */
   workloads: { kind: string; namespace: string; name: string; sidecar: string; decision: string; action: string }[];
   /** Dapr Shared releases: their daprd version and skew, and the tag the upgrade moves them to. */
-  sharedReleases: { name: string; namespace: string; chartVersion: string; daprd: string; skew: string; after: string; sentryAddress?: string; mtls?: boolean }[];
+  sharedReleases: {
+    name: string;
+    namespace: string;
+    chartVersion: string;
+    daprd: string;
+    skew: string;
+    after: string;
+    sentryAddress?: string;
+    mtls?: boolean;
+  }[];
   /** Production checks of the cluster as it is now (`daprup check`): failures and warnings only. Advice, never a blocker. */
   checks: CheckResult[];
   steps: PlannedStep[];
@@ -82,15 +91,36 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
   const steps: PlannedStep[] = [];
   for (const step of RUNBOOK) {
     const p = await step.plan(ctx);
-    steps.push({ id: step.id, title: step.title, summary: p.summary, destructive: p.destructive, skip: p.skip, commands: p.commands.map((c) => redactArgs(c).join(' ')), details: p.details });
+    steps.push({
+      id: step.id,
+      title: step.title,
+      summary: p.summary,
+      destructive: p.destructive,
+      skip: p.skip,
+      commands: p.commands.map((c) => redactArgs(c).join(' ')),
+      details: p.details,
+    });
   }
   const dataPlane = dataPlaneOf(f);
-  const workloads = judgeDataPlane(dataPlane, ctx.options.target, reachOf(ctx)).filter((w) => w.decision !== 'shared').map((w) => ({
-    kind: w.kind, namespace: w.namespace, name: w.name, sidecar: w.sidecarVersions.join(', ') || '-', decision: w.decision, action: w.note,
-  }));
+  const workloads = judgeDataPlane(dataPlane, ctx.options.target, reachOf(ctx))
+    .filter((w) => w.decision !== 'shared')
+    .map((w) => ({
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      sidecar: w.sidecarVersions.join(', ') || '-',
+      decision: w.decision,
+      action: w.note,
+    }));
   const sharedReleases = sharedDaprd(f.sharedReleases, dataPlane).map((s) => ({
-    name: s.name, namespace: s.namespace, chartVersion: s.chartVersion, daprd: s.tag ?? '-', skew: skew(s.version, f.release.version),
-    after: s.workload ? sharedTagFor(s.tag, ctx.options.target) : '-', sentryAddress: s.sentryAddress, mtls: s.mtls,
+    name: s.name,
+    namespace: s.namespace,
+    chartVersion: s.chartVersion,
+    daprd: s.tag ?? '-',
+    skew: skew(s.version, f.release.version),
+    after: s.workload ? sharedTagFor(s.tag, ctx.options.target) : '-',
+    sentryAddress: s.sentryAddress,
+    mtls: s.mtls,
   }));
   const renderedByName = new Map(ctx.rendered.map((w) => [`${w.kind}/${w.metadata.name}`, w]));
   const controlPlane = CONTROL_PLANE.map((c) => {
@@ -100,19 +130,38 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
       component: c.name,
       kind: c.kind,
       current: live.present ? live.version : undefined,
-      target: target ? runtimeVersionOfTag(imageTag(target.spec.template.spec.containers[0]?.image)) ?? ctx.options.target : '(not in chart)',
+      target: target
+        ? (runtimeVersionOfTag(imageTag(target.spec.template.spec.containers[0]?.image)) ?? ctx.options.target)
+        : '(not in chart)',
       ready: live.present ? `${live.ready}/${live.desired}` : '-',
       replicasAfter: target?.spec.replicas,
     };
   });
   // User values are kept; what changes is the chart's defaults, HA, the image tag and the user's own -f/--set.
   const { changes: values, current, note: valuesNote } = await valueChanges(ctx);
-  const changesPending = steps.some((s) => !s.skip && ['apply-crds', 'recreate-statefulsets', 'helm-upgrade', 'restart-data-plane', 'upgrade-dapr-shared'].includes(s.id));
-  const hashInput = JSON.stringify({ target: ctx.options.target, from: ctx.verdict.current, ha: ctx.haAfter, chart: ctx.options.chart, set: ctx.options.set, files: ctx.options.valuesFiles, recreatePods: ctx.options.recreatePods, recreateBarePods: ctx.options.recreateBarePods });
+  const changesPending = steps.some(
+    (s) => !s.skip && ['apply-crds', 'recreate-statefulsets', 'helm-upgrade', 'restart-data-plane', 'upgrade-dapr-shared'].includes(s.id),
+  );
+  const hashInput = JSON.stringify({
+    target: ctx.options.target,
+    from: ctx.verdict.current,
+    ha: ctx.haAfter,
+    chart: ctx.options.chart,
+    set: ctx.options.set,
+    files: ctx.options.valuesFiles,
+    recreatePods: ctx.options.recreatePods,
+    recreateBarePods: ctx.options.recreateBarePods,
+  });
   return {
     release: { ...f.release },
     cluster: { id: f.clusterId, serverVersion: f.serverVersion, helm: f.helmVersion.raw, kubectl: f.kubectlVersion },
-    versionPolicy: { current: ctx.verdict.current, target: ctx.verdict.target, change: ctx.verdict.change, verdict: 'ok', warnings: ctx.verdict.warnings },
+    versionPolicy: {
+      current: ctx.verdict.current,
+      target: ctx.verdict.target,
+      change: ctx.verdict.change,
+      verdict: 'ok',
+      warnings: ctx.verdict.warnings,
+    },
     controlPlane,
     ha: { now: f.haEnabled, after: ctx.haAfter },
     mtls: { enabled: f.mtlsEnabled, trustBundle: checkTrustBundle(f.trustBundle!, { warnDays: ctx.options.certWarnDays }) },
@@ -139,8 +188,17 @@ const SHOWN_ELSEWHERE = /^trust-bundle/;
 export function productionChecks(ctx: RunContext, values: Record<string, unknown>): CheckResult[] {
   if (!ctx.checkObjects) return [];
   try {
-    const supported = (ctx.chartVersions && supportedMinorsFrom(ctx.chartVersions, `chart repository index of ${ctx.options.chart}`)) || fallbackSupportedMinors();
-    const results = runChecks({ ...ctx.facts, ...ctx.checkObjects, values, supported, certWarnDays: ctx.options.certWarnDays, upgradeTo: ctx.options.target });
+    const supported =
+      (ctx.chartVersions && supportedMinorsFrom(ctx.chartVersions, `chart repository index of ${ctx.options.chart}`)) ||
+      fallbackSupportedMinors();
+    const results = runChecks({
+      ...ctx.facts,
+      ...ctx.checkObjects,
+      values,
+      supported,
+      certWarnDays: ctx.options.certWarnDays,
+      upgradeTo: ctx.options.target,
+    });
     return results
       .filter((r) => (r.severity === 'failure' || r.severity === 'warning') && !SHOWN_ELSEWHERE.test(r.id))
       .sort((a, b) => Number(b.severity === 'failure') - Number(a.severity === 'failure'))
@@ -148,7 +206,10 @@ export function productionChecks(ctx: RunContext, values: Record<string, unknown
         if (r.id !== 'control-plane-ha' && r.id !== 'control-plane-pdbs') return r;
         return ctx.haAfter
           ? { ...r, finding: `${r.finding} This upgrade turns HA on.` }
-          : { ...r, fix: `Add --enable-ha to this upgrade: daprup upgrade --to ${ctx.options.target} --enable-ha (recreates the placement StatefulSet).` };
+          : {
+              ...r,
+              fix: `Add --enable-ha to this upgrade: daprup upgrade --to ${ctx.options.target} --enable-ha (recreates the placement StatefulSet).`,
+            };
       });
   } catch {
     return []; // advice only: a check that cannot run must not stop a plan

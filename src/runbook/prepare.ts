@@ -42,15 +42,26 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
 
   const trustBundle = facts.trustBundle;
   if (!trustBundle) {
-    throw refusal(`The trust bundle (Secret dapr-trust-bundle in ${release.namespace}) is missing.`, 'Sentry creates it at install; without it an upgrade would generate a new CA. Restore it from a backup (daprup certs export output) first.');
+    throw refusal(
+      `The trust bundle (Secret dapr-trust-bundle in ${release.namespace}) is missing.`,
+      'Sentry creates it at install; without it an upgrade would generate a new CA. Restore it from a backup (daprup certs export output) first.',
+    );
   }
   const bundle = checkTrustBundle(trustBundle, { warnDays: options.certWarnDays });
   const bad = bundle.checks.find((c) => c.severity === 'failure');
-  if (bad) throw refusal(`The trust bundle is not usable: ${bad.message}`, 'Fix or renew the trust bundle first (`daprup certs check` shows every finding).');
+  if (bad)
+    throw refusal(
+      `The trust bundle is not usable: ${bad.message}`,
+      'Fix or renew the trust bundle first (`daprup certs check` shows every finding).',
+    );
 
   // helm upgrades a failed release from its last deployed revision: those values are reused, that chart runs.
   const lastDeployed = release.status === 'failed' ? await lastDeployedRevision(tools, release) : undefined;
-  if (lastDeployed) facts = { ...facts, userValues: await tools.helm.userValuesAt(release.name, release.namespace, lastDeployed.revision).catch(() => facts.userValues) };
+  if (lastDeployed)
+    facts = {
+      ...facts,
+      userValues: await tools.helm.userValuesAt(release.name, release.namespace, lastDeployed.revision).catch(() => facts.userValues),
+    };
   const installedChartVersion = (lastDeployed && /^.+?-(\d+\.\d+\.\d+\S*)$/.exec(lastDeployed.chart)?.[1]) || release.chartVersion;
   const verdict = await versionVerdict(facts, options, lastDeployed, p.from);
   // The user's own -f/--set win over everything daprup adds (helm merges every -f before any --set).
@@ -60,15 +71,35 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
   if (userTrustBundle) refuseForeignTrustBundle(userOverrides, trustBundle);
   const tag = tagAfterUpgrade(facts.userValues, userOverrides, options.target);
   // The upgrade pins the running bundle again (--set-file): say so when its root is about to expire.
-  const expiring = bundle.root && bundle.root.daysLeft < 30 ? `This upgrade re-pins a root certificate that expires in ${bundle.root.daysLeft} days (${bundle.root.notAfter}): rotate it with daprup certs rotate.` : undefined;
+  const expiring =
+    bundle.root && bundle.root.daysLeft < 30
+      ? `This upgrade re-pins a root certificate that expires in ${bundle.root.daysLeft} days (${bundle.root.notAfter}): rotate it with daprup certs rotate.`
+      : undefined;
   const notes = [...verdict.warnings, ...(tag.warning ? [tag.warning] : []), ...(expiring ? [expiring] : [])];
 
   await mkdir(p.workDir, { recursive: true, mode: 0o700 });
   const { chartDir, meta, chartVersions } = await fetchTargetChart(tools, options, p.workDir);
   const checkObjects = facts.checkObjects;
   const base: RunContext = {
-    tools, options, facts, verdict: { ...verdict, warnings: notes }, workDir: p.workDir, chartDir, targetChart: meta, installedChartVersion, haAfter, userOverrides, userTrustBundle, tagAfter: tag.tag,
-    rendered: [], renderedConfig: {}, crdFiles: [], crds: [], checkObjects, chartVersions, log: p.log,
+    tools,
+    options,
+    facts,
+    verdict: { ...verdict, warnings: notes },
+    workDir: p.workDir,
+    chartDir,
+    targetChart: meta,
+    installedChartVersion,
+    haAfter,
+    userOverrides,
+    userTrustBundle,
+    tagAfter: tag.tag,
+    rendered: [],
+    renderedConfig: {},
+    crdFiles: [],
+    crds: [],
+    checkObjects,
+    chartVersions,
+    log: p.log,
   };
   const [render, crds] = await Promise.all([renderUpgrade(base), prepareCrds(base)]);
   return { ...base, ...render, ...crds };
@@ -78,19 +109,40 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
  * The version policy, judged from what runs. A release whose last revision failed still runs what the last
  * deployed revision installed (or a mix): its APP VERSION is not what runs, so the lowest control-plane version is.
  */
-export async function versionVerdict(facts: ClusterFacts, options: UpgradeOptions, lastDeployed: HelmHistoryEntry | undefined, from?: string): Promise<PolicyVerdict> {
+export async function versionVerdict(
+  facts: ClusterFacts,
+  options: UpgradeOptions,
+  lastDeployed: HelmHistoryEntry | undefined,
+  from?: string,
+): Promise<PolicyVerdict> {
   const { release } = facts;
   if (from || release.status !== 'failed') return evaluateVersionPolicy(from ?? release.version, options.target, options.overrides);
-  const running = facts.controlPlane.flatMap((c) => (c.present ? [c.version, ...c.podVersions] : [])).filter((v): v is string => !!v && !!semver.valid(v)).sort(semver.compare)[0] ?? release.version;
+  const running =
+    facts.controlPlane
+      .flatMap((c) => (c.present ? [c.version, ...c.podVersions] : []))
+      .filter((v): v is string => !!v && !!semver.valid(v))
+      .sort(semver.compare)[0] ?? release.version;
   const failedTarget = release.version;
   const situation = `The last revision of release ${release.name} (${release.revision}, Dapr ${failedTarget}) failed; the control plane runs ${running}.`;
-  const rollback = lastDeployed ? `roll back first (helm rollback ${release.name} ${lastDeployed.revision} -n ${release.namespace}, Dapr ${lastDeployed.app_version})` : 'roll back first (helm history shows the revisions)';
+  const rollback = lastDeployed
+    ? `roll back first (helm rollback ${release.name} ${lastDeployed.revision} -n ${release.namespace}, Dapr ${lastDeployed.app_version})`
+    : 'roll back first (helm history shows the revisions)';
   try {
     const verdict = evaluateVersionPolicy(running, options.target, options.overrides);
-    return { ...verdict, warnings: [`${situation} daprup upgrades from ${running}${options.target === failedTarget ? ', retrying that upgrade' : ''}.`, ...verdict.warnings] };
+    return {
+      ...verdict,
+      warnings: [
+        `${situation} daprup upgrades from ${running}${options.target === failedTarget ? ', retrying that upgrade' : ''}.`,
+        ...verdict.warnings,
+      ],
+    };
   } catch (e) {
     if (!(e instanceof DaprupError)) throw e;
-    throw new DaprupError(`${situation} ${e.message}`, `Retry the failed upgrade (daprup upgrade --to ${failedTarget}) or ${rollback}. ${e.hint}`, e.exitCode);
+    throw new DaprupError(
+      `${situation} ${e.message}`,
+      `Retry the failed upgrade (daprup upgrade --to ${failedTarget}) or ${rollback}. ${e.hint}`,
+      e.exitCode,
+    );
   }
 }
 
@@ -103,8 +155,16 @@ export async function lastDeployedRevision(tools: Tools, release: ReleaseFacts):
 /** PEMs in the user's values that are not the cluster's trust bundle would replace the CA mid-upgrade. */
 function refuseForeignTrustBundle(overrides: Record<string, unknown>, live: TrustBundle): void {
   const same = (path: string, pem: string) => String(getPath(overrides, path) ?? '').trim() === pem.trim();
-  if (same(TLS_VALUES.rootCert, live.rootCert) && same(TLS_VALUES.issuerCert, live.issuerCert) && same(TLS_VALUES.issuerKey, live.issuerKey)) return;
-  throw refusal('The trust-bundle PEMs in your values are not the ones the cluster runs: this upgrade would replace the CA and strand every sidecar.', 'Upgrade with the PEMs the cluster has (or leave them out: daprup passes the exported bundle), and change certificates as a separate step.');
+  if (
+    same(TLS_VALUES.rootCert, live.rootCert) &&
+    same(TLS_VALUES.issuerCert, live.issuerCert) &&
+    same(TLS_VALUES.issuerKey, live.issuerKey)
+  )
+    return;
+  throw refusal(
+    'The trust-bundle PEMs in your values are not the ones the cluster runs: this upgrade would replace the CA and strand every sidecar.',
+    'Upgrade with the PEMs the cluster has (or leave them out: daprup passes the exported bundle), and change certificates as a separate step.',
+  );
 }
 
 /**
@@ -112,14 +172,17 @@ function refuseForeignTrustBundle(overrides: Record<string, unknown>, live: Trus
  * (certificates aside), so lookups of live objects count, and the values the new revision will record.
  */
 async function renderUpgrade(ctx: RunContext): Promise<Pick<RunContext, 'rendered' | 'renderedConfig'>> {
-  if (!hasResetThenReuse(ctx)) await writeFile(dryRunValuesFile(ctx.workDir), stringify(withoutTlsValues(ctx.facts.userValues)), { mode: 0o600 });
+  if (!hasResetThenReuse(ctx))
+    await writeFile(dryRunValuesFile(ctx.workDir), stringify(withoutTlsValues(ctx.facts.userValues)), { mode: 0o600 });
   let release;
   try {
     release = await ctx.tools.helm.renderUpgrade(helmUpgradeArgs(ctx, { dryRun: true }));
   } catch (e) {
     throw explain(e, 'Rendering the upgrade (helm upgrade --dry-run)');
   }
-  const rendered = parseAllDocuments(release.manifest).map((d) => d.toJSON() as K8sObject | null).filter((o): o is Workload => !!o && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
+  const rendered = parseAllDocuments(release.manifest)
+    .map((d) => d.toJSON() as K8sObject | null)
+    .filter((o): o is Workload => !!o && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
   return { rendered, renderedConfig: withoutTlsValues(release.config) };
 }
 
@@ -127,13 +190,23 @@ async function renderUpgrade(ctx: RunContext): Promise<Pick<RunContext, 'rendere
  * A release left pending-* (helm killed mid-operation) blocks every upgrade (helm/helm#10549). With consent,
  * roll it back to its last deployed revision; otherwise refuse with the exact command.
  */
-export async function recoverPendingRelease(tools: Tools, release: { name: string; namespace: string; status: string; revision: number }, timeout: string, p: Pick<PrepareOptions, 'recoverPending' | 'log'>): Promise<void> {
+export async function recoverPendingRelease(
+  tools: Tools,
+  release: { name: string; namespace: string; status: string; revision: number },
+  timeout: string,
+  p: Pick<PrepareOptions, 'recoverPending' | 'log'>,
+): Promise<void> {
   const history = await tools.helm.history(release.name, release.namespace).catch(() => []);
-  const lastDeployed = [...history].reverse().find((h) => h.revision < release.revision && (h.status === 'deployed' || h.status === 'superseded'));
+  const lastDeployed = [...history]
+    .reverse()
+    .find((h) => h.revision < release.revision && (h.status === 'deployed' || h.status === 'superseded'));
   const situation = `Release ${release.name} in ${release.namespace} is stuck in ${release.status} (revision ${release.revision}): a helm operation was interrupted or is still running.`;
   if (!lastDeployed) throw refusal(situation, 'No earlier deployed revision exists to roll back to; inspect it with helm history.');
   const rollback = `helm rollback ${release.name} ${lastDeployed.revision} -n ${release.namespace}`;
-  if (!p.recoverPending || !(await p.recoverPending(`${situation} Roll back to revision ${lastDeployed.revision} (${lastDeployed.chart}) and continue?`))) {
+  if (
+    !p.recoverPending ||
+    !(await p.recoverPending(`${situation} Roll back to revision ${lastDeployed.revision} (${lastDeployed.chart}) and continue?`))
+  ) {
     throw refusal(situation, `If no other helm or daprup is running, roll back (${rollback}) or rerun with --recover-pending.`);
   }
   p.log(`Rolling back ${release.name} to revision ${lastDeployed.revision} (${lastDeployed.chart}).`);
@@ -171,11 +244,23 @@ async function prepareCrds(ctx: RunContext): Promise<Pick<RunContext, 'crdFiles'
   const source = join(ctx.chartDir, 'crds');
   if (!existsSync(source)) return { crdFiles: [], crds: [] };
   const files = (await readdir(source)).filter((f) => /\.ya?ml$/.test(f)).sort();
-  const docs = await Promise.all(files.map(async (f) => ({ file: f, objects: parseAllDocuments(await readFile(join(source, f), 'utf8')).map((d) => d.toJSON() as CrdObject | null).filter((o): o is CrdObject => o?.kind === 'CustomResourceDefinition') })));
+  const docs = await Promise.all(
+    files.map(async (f) => ({
+      file: f,
+      objects: parseAllDocuments(await readFile(join(source, f), 'utf8'))
+        .map((d) => d.toJSON() as CrdObject | null)
+        .filter((o): o is CrdObject => o?.kind === 'CustomResourceDefinition'),
+    })),
+  );
   const names = docs.flatMap((d) => d.objects.map((o) => o.metadata.name));
   let live: CrdObject[];
   try {
-    live = names.length ? await ctx.tools.kubectl.list<CrdObject>(names.map((n) => `customresourcedefinitions/${n}`), { ignoreNotFound: true }) : [];
+    live = names.length
+      ? await ctx.tools.kubectl.list<CrdObject>(
+          names.map((n) => `customresourcedefinitions/${n}`),
+          { ignoreNotFound: true },
+        )
+      : [];
   } catch (e) {
     throw explain(e, 'Reading the CustomResourceDefinitions');
   }
@@ -186,7 +271,12 @@ async function prepareCrds(ctx: RunContext): Promise<Pick<RunContext, 'crdFiles'
   for (const d of docs) {
     if (!d.objects.length) continue;
     const file = join(dir, d.file);
-    const kept = d.objects.map((o) => keepLiveConversion(o, live.find((l) => l.metadata.name === o.metadata.name)));
+    const kept = d.objects.map((o) =>
+      keepLiveConversion(
+        o,
+        live.find((l) => l.metadata.name === o.metadata.name),
+      ),
+    );
     await writeFile(file, kept.map((o) => stringify(o)).join('---\n'), { mode: 0o600 });
     crdFiles.push(file);
   }
@@ -196,6 +286,10 @@ async function prepareCrds(ctx: RunContext): Promise<Pick<RunContext, 'crdFiles'
     return { crdFiles, crds: names.map((name) => ({ name, action: changes.get(name) ?? 'unchanged' })) };
   } catch (e) {
     const text = String((e as { stderr?: string }).stderr ?? e);
-    throw new DaprupError(`Comparing the chart's CRDs with the cluster failed: ${text.trim().split('\n')[0]}`, hintFor(text) ?? 'Check that your user may read CustomResourceDefinitions.', ExitCode.stepFailed);
+    throw new DaprupError(
+      `Comparing the chart's CRDs with the cluster failed: ${text.trim().split('\n')[0]}`,
+      hintFor(text) ?? 'Check that your user may read CustomResourceDefinitions.',
+      ExitCode.stepFailed,
+    );
   }
 }

@@ -73,7 +73,9 @@ async function waitRolloutRestarted(kubectl: Kubectl, w: DataPlaneWorkload, time
 /** The pods a workload rolled by deleting pods owns now (by its selector, or by owner for a bare ReplicaSet). */
 async function podsOf(kubectl: Kubectl, w: DataPlaneWorkload): Promise<Pod[]> {
   const pods = await kubectl.listRaw<Pod>('pods', { namespace: w.namespace, selector: w.selector });
-  return pods.filter((p) => !p.metadata.deletionTimestamp && (w.selector || p.metadata.ownerReferences?.some((o) => o.kind === w.kind && o.name === w.name)));
+  return pods.filter(
+    (p) => !p.metadata.deletionTimestamp && (w.selector || p.metadata.ownerReferences?.some((o) => o.kind === w.kind && o.name === w.name)),
+  );
 }
 
 /**
@@ -131,7 +133,11 @@ class RestartWindow {
   private settle!: () => void;
   private readonly finished = new Promise<void>((resolve) => (this.settle = resolve));
 
-  constructor(private readonly kubectl: Kubectl, workloads: readonly DataPlaneWorkload[], private readonly o: RestartOptions) {
+  constructor(
+    private readonly kubectl: Kubectl,
+    workloads: readonly DataPlaneWorkload[],
+    private readonly o: RestartOptions,
+  ) {
     this.journal = o.journal;
     for (const w of [...workloads].sort((a, b) => a.key.localeCompare(b.key))) {
       if (this.journal?.data.restarts[w.key]?.status === 'done') this.outcome.skipped.push(w.key);
@@ -182,10 +188,14 @@ class RestartWindow {
       }
       const batch = this.queue.splice(0, this.concurrency - this.active);
       this.active += batch.length;
-      this.track(this.start(batch).catch((e: unknown) => this.fail(e)).finally(() => {
-        this.starting = false;
-        this.fill();
-      }));
+      this.track(
+        this.start(batch)
+          .catch((e: unknown) => this.fail(e))
+          .finally(() => {
+            this.starting = false;
+            this.fill();
+          }),
+      );
     };
     if (gather && this.active > 0) this.track(new Promise<void>((r) => setTimeout(r, GATHER_MS)).then(go));
     else go();
@@ -211,14 +221,24 @@ class RestartWindow {
     }
     if (!toRestart.length) return;
     if (journal) await journal.markRestarts(restartRecords(toRestart, 'restarting'));
-    await Promise.all([...byNamespace(toRestart)].flatMap(([ns, all]) =>
-      [all.filter((w) => w.kind !== 'Rollout'), all.filter((w) => w.kind === 'Rollout')].filter((ws) => ws.length).map((ws) => this.restart(ns, ws))));
+    await Promise.all(
+      [...byNamespace(toRestart)].flatMap(([ns, all]) =>
+        [all.filter((w) => w.kind !== 'Rollout'), all.filter((w) => w.kind === 'Rollout')]
+          .filter((ws) => ws.length)
+          .map((ws) => this.restart(ns, ws)),
+      ),
+    );
   }
 
   /** One restart call for workloads of one namespace and kind; each is waited for once it went through. */
   private async restart(ns: string, ws: readonly DataPlaneWorkload[]): Promise<void> {
     try {
-      if (ws[0]!.kind === 'Rollout') await this.kubectl.restartRollout(ns, ws.map((w) => w.name), nowRfc3339());
+      if (ws[0]!.kind === 'Rollout')
+        await this.kubectl.restartRollout(
+          ns,
+          ws.map((w) => w.name),
+          nowRfc3339(),
+        );
       else await this.kubectl.rolloutRestart(ns, ws.map(ref));
     } catch (e) {
       // Not restarted: their slots are free again, and nothing waits for them.
@@ -234,24 +254,38 @@ class RestartWindow {
 
   /** The rollout of one restarted (or resumed) workload; frees its slot when done. */
   private waitFor(w: DataPlaneWorkload): void {
-    this.track((async () => {
-      try {
-        const wait = byPods(w) ? replacePods(this.kubectl, w, this.o) : w.kind === 'Rollout' ? waitRolloutRestarted(this.kubectl, w, this.o.timeout) : this.kubectl.rolloutStatus(w.namespace, ref(w), this.o.timeout);
-        await wait.catch((e: unknown) => { throw explain(e, `Waiting for ${w.namespace}/${ref(w)}`); });
-        if (this.journal) await this.journal.markRestarts({ [w.key]: { status: 'done', before: this.journal.data.restarts[w.key]?.before } });
-        this.rolledOut++;
-        if (this.rolledOut % this.reportEvery === 0 || this.rolledOut === this.total) this.o.report(`${this.rolledOut}/${this.total} workloads rolled out`);
-      } catch (e) {
-        this.fail(e);
-      } finally {
-        this.active--;
-        this.fill();
-      }
-    })());
+    this.track(
+      (async () => {
+        try {
+          const wait = byPods(w)
+            ? replacePods(this.kubectl, w, this.o)
+            : w.kind === 'Rollout'
+              ? waitRolloutRestarted(this.kubectl, w, this.o.timeout)
+              : this.kubectl.rolloutStatus(w.namespace, ref(w), this.o.timeout);
+          await wait.catch((e: unknown) => {
+            throw explain(e, `Waiting for ${w.namespace}/${ref(w)}`);
+          });
+          if (this.journal)
+            await this.journal.markRestarts({ [w.key]: { status: 'done', before: this.journal.data.restarts[w.key]?.before } });
+          this.rolledOut++;
+          if (this.rolledOut % this.reportEvery === 0 || this.rolledOut === this.total)
+            this.o.report(`${this.rolledOut}/${this.total} workloads rolled out`);
+        } catch (e) {
+          this.fail(e);
+        } finally {
+          this.active--;
+          this.fill();
+        }
+      })(),
+    );
   }
 }
 
 /** Restarts `workloads`, `o.concurrency` at a time; the first failure is thrown once what started has finished. */
-export async function restartWorkloads(kubectl: Kubectl, workloads: readonly DataPlaneWorkload[], o: RestartOptions): Promise<RestartOutcome> {
+export async function restartWorkloads(
+  kubectl: Kubectl,
+  workloads: readonly DataPlaneWorkload[],
+  o: RestartOptions,
+): Promise<RestartOutcome> {
   return new RestartWindow(kubectl, workloads, o).run();
 }

@@ -92,7 +92,8 @@ function withAllSteps(data: JournalData, upgradeSteps: readonly string[]): Journ
 }
 
 /** The step a run stopped at: the first not done or skipped, in the journal's own order. */
-export const stoppedAt = (data: Pick<JournalView, 'steps'>): string | undefined => Object.entries(data.steps).find(([, r]) => r.status !== 'done' && r.status !== 'skipped')?.[0];
+export const stoppedAt = (data: Pick<JournalView, 'steps'>): string | undefined =>
+  Object.entries(data.steps).find(([, r]) => r.status !== 'done' && r.status !== 'skipped')?.[0];
 
 export interface JournalKey {
   clusterId: string;
@@ -104,7 +105,10 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
 
 export class JournalStore {
   /** `upgradeSteps`: the upgrade runbook's step ids in order, for new upgrade journals and to complete older ones. */
-  constructor(readonly stateDir: string, private readonly upgradeSteps: readonly string[]) {}
+  constructor(
+    readonly stateDir: string,
+    private readonly upgradeSteps: readonly string[],
+  ) {}
 
   dir(key: JournalKey): string {
     return join(this.stateDir, safe(key.clusterId), safe(key.namespace), safe(key.release));
@@ -126,13 +130,22 @@ export class JournalStore {
     try {
       data = JSON.parse(text) as JournalData;
     } catch {
-      throw refusal(`The run journal ${this.file(key)} is corrupted.`, 'Move it aside and run again; check `daprup status` first to see what the cluster looks like.');
+      throw refusal(
+        `The run journal ${this.file(key)} is corrupted.`,
+        'Move it aside and run again; check `daprup status` first to see what the cluster looks like.',
+      );
     }
     if (data.schemaVersion !== JOURNAL_SCHEMA || !data.steps || !data.runId) {
-      throw refusal(`The run journal ${this.file(key)} has an unknown format (schema ${String(data.schemaVersion)}).`, 'It was written by another daprup version: finish the run with that version, or move the file aside.');
+      throw refusal(
+        `The run journal ${this.file(key)} has an unknown format (schema ${String(data.schemaVersion)}).`,
+        'It was written by another daprup version: finish the run with that version, or move the file aside.',
+      );
     }
     if (data.clusterId !== key.clusterId) {
-      throw refusal(`The run journal ${this.file(key)} belongs to another cluster (${data.clusterId}).`, 'Check --kube-context; move the file aside if it was copied by mistake.');
+      throw refusal(
+        `The run journal ${this.file(key)} belongs to another cluster (${data.clusterId}).`,
+        'Check --kube-context; move the file aside if it was copied by mistake.',
+      );
     }
     return withAllSteps(data, this.upgradeSteps);
   }
@@ -149,7 +162,11 @@ export class JournalStore {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await access(dir, constants.W_OK);
     } catch {
-      throw new DaprupError(`The state directory ${this.stateDir} is not writable.`, 'Pass a writable --state-dir (or set $DAPRUP_STATE_DIR).', ExitCode.usage);
+      throw new DaprupError(
+        `The state directory ${this.stateDir} is not writable.`,
+        'Pass a writable --state-dir (or set $DAPRUP_STATE_DIR).',
+        ExitCode.usage,
+      );
     }
     const lockPath = join(dir, 'run.lock');
     const ownerPath = join(dir, 'run.lock.owner');
@@ -162,15 +179,22 @@ export class JournalStore {
       return await take();
     } catch {
       // A run killed on this machine leaves its lock behind; its process is gone, so the lock is free.
-      const owner = await readFile(ownerPath, 'utf8').then((t) => JSON.parse(t) as { pid: number; host: string; since: string }).catch(() => undefined);
+      const owner = await readFile(ownerPath, 'utf8')
+        .then((t) => JSON.parse(t) as { pid: number; host: string; since: string })
+        .catch(() => undefined);
       if (owner && owner.host === hostname() && !processAlive(owner.pid)) {
         await rm(lockPath, { recursive: true, force: true });
         try {
           return await take();
-        } catch { /* someone else was faster: refuse below */ }
+        } catch {
+          /* someone else was faster: refuse below */
+        }
       }
       const who = owner ? ` (pid ${owner.pid} on ${owner.host}, since ${owner.since})` : '';
-      throw refusal(`Another daprup run holds the lock for release ${key.release} in ${key.namespace}${who}.`, 'Wait for it to finish; a lock whose holder died goes stale after 30 seconds.');
+      throw refusal(
+        `Another daprup run holds the lock for release ${key.release} in ${key.namespace}${who}.`,
+        'Wait for it to finish; a lock whose holder died goes stale after 30 seconds.',
+      );
     }
   }
 
@@ -188,8 +212,16 @@ export class JournalStore {
     const steps = Object.fromEntries((o.steps ?? this.upgradeSteps).map((id) => [id, { status: 'pending' }])) as Record<string, StepRecord>;
     const { steps: _ids, ...rest } = o;
     const data: JournalData = {
-      schemaVersion: JOURNAL_SCHEMA, ...rest, kind: o.kind ?? 'upgrade', ...key, createdAt: now, updatedAt: now,
-      status: 'running', steps, restarts: {}, runDir: this.runDir(key, o.runId),
+      schemaVersion: JOURNAL_SCHEMA,
+      ...rest,
+      kind: o.kind ?? 'upgrade',
+      ...key,
+      createdAt: now,
+      updatedAt: now,
+      status: 'running',
+      steps,
+      restarts: {},
+      runDir: this.runDir(key, o.runId),
     };
     return new Journal(this.file(key), data, mirror);
   }
@@ -206,7 +238,11 @@ export class ClusterJournal {
   readonly release: string;
 
   /** Made by JournalStore.inCluster, which knows the upgrade's steps. */
-  constructor(private readonly kubectl: Kubectl, where: Pick<JournalKey, 'namespace' | 'release'>, private readonly upgradeSteps: readonly string[]) {
+  constructor(
+    private readonly kubectl: Kubectl,
+    where: Pick<JournalKey, 'namespace' | 'release'>,
+    private readonly upgradeSteps: readonly string[],
+  ) {
     this.namespace = where.namespace;
     this.release = where.release;
   }
@@ -222,15 +258,20 @@ export class ClusterJournal {
     try {
       return withAllSteps(JSON.parse(text) as JournalData, this.upgradeSteps);
     } catch {
-      throw refusal(`The run journal in ConfigMap ${this.name} (${this.namespace}) is corrupted.`, `Delete it (kubectl delete configmap ${this.name} -n ${this.namespace}) after checking \`daprup status\`.`);
+      throw refusal(
+        `The run journal in ConfigMap ${this.name} (${this.namespace}) is corrupted.`,
+        `Delete it (kubectl delete configmap ${this.name} -n ${this.namespace}) after checking \`daprup status\`.`,
+      );
     }
   }
 
   async write(data: JournalView): Promise<void> {
     await this.kubectl.applyObject({
-      apiVersion: 'v1', kind: 'ConfigMap',
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
       metadata: {
-        name: this.name, namespace: this.namespace,
+        name: this.name,
+        namespace: this.namespace,
         labels: { 'app.kubernetes.io/managed-by': 'daprup' },
         annotations: { 'daprup.io/schema-version': String(JOURNAL_SCHEMA), 'daprup.io/run-id': data.runId },
       },
@@ -247,7 +288,11 @@ export class Journal {
   private mirrorStale = false;
 
   /** `mirror`: the journal's copy in the cluster, written with the local file (see save). */
-  constructor(readonly path: string, private readonly record: JournalData, private readonly mirror?: ClusterJournal) {}
+  constructor(
+    readonly path: string,
+    private readonly record: JournalData,
+    private readonly mirror?: ClusterJournal,
+  ) {}
 
   /** What the run has done; it changes only through the methods below, each of which writes it. */
   get data(): JournalView {
@@ -336,6 +381,13 @@ export class Journal {
  */
 export function unfinishedRun(local: JournalData | undefined, remote: JournalData | undefined): JournalData | undefined {
   const open = [local, remote].filter((j): j is JournalData => !!j && (j.status === 'running' || j.status === 'failed'));
-  if (remote && local && remote.runId !== local.runId && (remote.status === 'done' || remote.status === 'abandoned') && remote.updatedAt > local.updatedAt) return undefined;
+  if (
+    remote &&
+    local &&
+    remote.runId !== local.runId &&
+    (remote.status === 'done' || remote.status === 'abandoned') &&
+    remote.updatedAt > local.updatedAt
+  )
+    return undefined;
   return open.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
 }

@@ -18,7 +18,6 @@ interface Lease extends K8sObject {
 const RUN_ID = 'daprup.io/run-id';
 const microTime = (d = new Date()) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-
 /** A holder `host/pid` on this host whose process is gone cannot renew: no need to wait for expiry. */
 function holderDiedHere(holder: string): boolean {
   const [host, pid] = holder.split('/');
@@ -31,7 +30,11 @@ export class RunLease {
   /** Set when a renewal found the Lease taken by someone else: the run must stop. */
   lost = false;
 
-  private constructor(private readonly kubectl: Kubectl, lease: Lease, readonly tookOver?: string) {
+  private constructor(
+    private readonly kubectl: Kubectl,
+    lease: Lease,
+    readonly tookOver?: string,
+  ) {
     this.current = lease;
   }
 
@@ -39,12 +42,16 @@ export class RunLease {
     return `daprup-${release}`;
   }
 
-  static async acquire(kubectl: Kubectl, o: { namespace: string; release: string; runId: string; log: (line: string) => void }): Promise<RunLease> {
+  static async acquire(
+    kubectl: Kubectl,
+    o: { namespace: string; release: string; runId: string; log: (line: string) => void },
+  ): Promise<RunLease> {
     const name = RunLease.leaseName(o.release);
     const holder = `${hostname()}/${process.pid}`;
     const now = microTime();
     const fresh: Lease = {
-      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
       metadata: { name, namespace: o.namespace, labels: { 'app.kubernetes.io/managed-by': 'daprup' }, annotations: { [RUN_ID]: o.runId } },
       spec: { holderIdentity: holder, leaseDurationSeconds: LEASE_DURATION_SECONDS, acquireTime: now, renewTime: now },
     };
@@ -53,8 +60,12 @@ export class RunLease {
       try {
         return new RunLease(kubectl, await kubectl.create<Lease>(fresh));
       } catch (e) {
-        if (!/AlreadyExists/.test(String((e as { stderr?: string }).stderr))) throw explain(e, `Creating the run Lease ${name} in ${o.namespace}`);
-        throw refusal(`Another daprup run took the lease for release ${o.release} in ${o.namespace} a moment ago.`, 'Wait for it to finish (`daprup status` shows the run).');
+        if (!/AlreadyExists/.test(String((e as { stderr?: string }).stderr)))
+          throw explain(e, `Creating the run Lease ${name} in ${o.namespace}`);
+        throw refusal(
+          `Another daprup run took the lease for release ${o.release} in ${o.namespace} a moment ago.`,
+          'Wait for it to finish (`daprup status` shows the run).',
+        );
       }
     }
     const prev = existing.spec.holderIdentity ?? '';
@@ -71,11 +82,18 @@ export class RunLease {
     const tookOver = prev ? `Took over the lease of run ${prevRun} (${prev}), last renewed ${ageSeconds}s ago.` : undefined;
     if (tookOver) o.log(tookOver);
     try {
-      const lease = await kubectl.replace<Lease>({ ...fresh, metadata: { ...fresh.metadata, resourceVersion: existing.metadata.resourceVersion } });
+      const lease = await kubectl.replace<Lease>({
+        ...fresh,
+        metadata: { ...fresh.metadata, resourceVersion: existing.metadata.resourceVersion },
+      });
       return new RunLease(kubectl, lease, tookOver);
     } catch (e) {
-      if (!/Conflict|the object has been modified/i.test(String((e as { stderr?: string }).stderr))) throw explain(e, `Taking over the run Lease ${name} in ${o.namespace}`);
-      throw refusal(`Another daprup run took the lease for release ${o.release} in ${o.namespace} a moment ago.`, 'Wait for it to finish (`daprup status` shows the run).');
+      if (!/Conflict|the object has been modified/i.test(String((e as { stderr?: string }).stderr)))
+        throw explain(e, `Taking over the run Lease ${name} in ${o.namespace}`);
+      throw refusal(
+        `Another daprup run took the lease for release ${o.release} in ${o.namespace} a moment ago.`,
+        'Wait for it to finish (`daprup status` shows the run).',
+      );
     }
   }
 

@@ -28,7 +28,8 @@ export function renderCheckReport(report: CheckReport): string {
   }
   const s = report.summary;
   out.push('', `${plural(s.failure, 'failure')}, ${plural(s.warning, 'warning')}, ${s.ok} ok, ${s.info} info.`);
-  if (report.failed) out.push(s.failure ? 'Status: failed (exit 1).' : 'Status: failed: warnings count as failures with --strict (exit 1).');
+  if (report.failed)
+    out.push(s.failure ? 'Status: failed (exit 1).' : 'Status: failed: warnings count as failures with --strict (exit 1).');
   else out.push(s.warning ? 'Status: passed with warnings (--strict makes them fail).' : 'Status: passed.');
   return out.join('\n');
 }

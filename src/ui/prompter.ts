@@ -17,6 +17,10 @@ export const yesPrompter: Prompter = { confirm: async () => true };
 
 export const unattendedPrompter: Prompter = {
   async confirm(message: string): Promise<boolean> {
-    throw new DaprupError(`Confirmation needed but nobody can answer it here: ${message}`, 'Run at a terminal, or pass --yes to confirm in advance.', ExitCode.confirmationNeeded);
+    throw new DaprupError(
+      `Confirmation needed but nobody can answer it here: ${message}`,
+      'Run at a terminal, or pass --yes to confirm in advance.',
+      ExitCode.confirmationNeeded,
+    );
   },
 };

@@ -28,7 +28,9 @@ export function table(head: string[], rows: (string | number | undefined)[][]): 
 function plainTable(head: string[], rows: string[][]): string {
   const all = head.length ? [head, ...rows] : rows;
   const columns = Math.max(0, ...all.map((r) => r.length));
-  const widths = Array.from({ length: columns }, (_, i) => Math.max(0, ...all.map((r) => Math.max(...(r[i] ?? '').split('\n').map((l) => l.length)))));
+  const widths = Array.from({ length: columns }, (_, i) =>
+    Math.max(0, ...all.map((r) => Math.max(...(r[i] ?? '').split('\n').map((l) => l.length)))),
+  );
   const rule = (l: string, m: string, r: string) => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
   const lines = (r: string[]) => {
     const split = widths.map((_, i) => (r[i] ?? '').split('\n'));
@@ -66,7 +68,9 @@ const onOff = (b: boolean) => (b ? 'on' : 'off');
 export function renderPlanSummary(p: UpgradePlan): string {
   const r = p.release;
   const v = p.versionPolicy;
-  const out: string[] = [`Upgrade ${r.name} in ${r.namespace}: Dapr ${v.current} → ${v.target} (${v.change === 'none' ? 'no version change' : v.change})`];
+  const out: string[] = [
+    `Upgrade ${r.name} in ${r.namespace}: Dapr ${v.current} → ${v.target} (${v.change === 'none' ? 'no version change' : v.change})`,
+  ];
   for (const w of v.warnings) out.push(`⚠ ${w}`);
 
   const versions = new Map<string, number>();
@@ -74,13 +78,18 @@ export function renderPlanSummary(p: UpgradePlan): string {
     const key = `${c.current ?? 'not installed'} → ${c.target}`;
     versions.set(key, (versions.get(key) ?? 0) + 1);
   }
-  const crds = (['create', 'update'] as const).map((a) => [a, p.crds.filter((c) => c.action === a).length] as const).filter(([, n]) => n > 0);
-  out.push('', 'What changes:',
+  const crds = (['create', 'update'] as const)
+    .map((a) => [a, p.crds.filter((c) => c.action === a).length] as const)
+    .filter(([, n]) => n > 0);
+  out.push(
+    '',
+    'What changes:',
     `  Control plane   ${[...versions].map(([change, n]) => `${change} (${plural(n, 'component')})`).join(', ')}`,
     `  HA              ${p.ha.now === p.ha.after ? `${onOff(p.ha.after)} (unchanged)` : `${onOff(p.ha.now)} → ${onOff(p.ha.after)}`}`,
     `  CRDs            ${crds.length ? crds.map(([a, n]) => `${n} ${a === 'create' ? 'created' : 'updated'}`).join(', ') : 'none change'}`,
     `  StatefulSets    ${p.statefulSets.length ? `recreated: ${p.statefulSets.map((s) => s.name).join(', ')}` : 'none recreated'}`,
-    `  Values          ${p.values.length ? `${plural(p.values.length, 'value')} change` : 'none change'}${p.valuesNote ? ' (your own values only: the installed chart could not be pulled)' : ''}`);
+    `  Values          ${p.values.length ? `${plural(p.values.length, 'value')} change` : 'none change'}${p.valuesNote ? ' (your own values only: the installed chart could not be pulled)' : ''}`,
+  );
 
   const destructive = p.steps.filter((s) => s.destructive && !s.skip);
   out.push('', destructive.length ? 'Destructive steps:' : 'Destructive steps: none');
@@ -91,14 +100,21 @@ export function renderPlanSummary(p: UpgradePlan): string {
   const shared = p.sharedReleases.filter((s) => s.after !== '-' && s.after !== s.daprd);
   const controlPlaneRolls = p.steps.some((s) => s.id === 'helm-upgrade' && !s.skip);
   const unreached = p.workloads.filter((w) => w.decision === 'unreached').length;
-  out.push('', 'Restarts:',
+  out.push(
+    '',
+    'Restarts:',
     `  Control plane   ${controlPlaneRolls ? `${plural(p.controlPlane.filter((c) => c.target !== '(not in chart)').length, 'component')} roll out with the helm upgrade` : 'not touched'}`,
-    `  Workloads       ${restarts.length ? `${plural(restarts.length, 'workload')} in ${plural(namespaces, 'namespace')}` : 'none'}${shared.length ? `, ${plural(shared.length, 'Dapr Shared release')}` : ''}`);
+    `  Workloads       ${restarts.length ? `${plural(restarts.length, 'workload')} in ${plural(namespaces, 'namespace')}` : 'none'}${shared.length ? `, ${plural(shared.length, 'Dapr Shared release')}` : ''}`,
+  );
   if (unreached) out.push(`  Out of reach    ${unreached} daprd, not restarted (daprup status names them)`);
 
   const failures = p.checks.filter((c) => c.severity === 'failure').length;
   const warnings = p.checks.length - failures;
-  if (p.checks.length) out.push('', `Production checks: ${plural(failures, 'failure')}, ${plural(warnings, 'warning')} (advice, never a blocker: daprup check)`);
+  if (p.checks.length)
+    out.push(
+      '',
+      `Production checks: ${plural(failures, 'failure')}, ${plural(warnings, 'warning')} (advice, never a blocker: daprup check)`,
+    );
   out.push('', 'Every table and command: daprup plan with the same flags, or this upgrade with --verbose.');
   return out.join('\n');
 }
@@ -109,24 +125,82 @@ export function renderPlan(p: UpgradePlan, o: { applyHint?: boolean } = {}): str
   const r = p.release;
   out.push(`Release ${r.name} in ${r.namespace}: chart ${r.chartVersion}, Dapr ${r.version}, revision ${r.revision}, ${r.status}`);
   out.push(`Cluster ${p.cluster.serverVersion} (helm ${p.cluster.helm}, kubectl ${p.cluster.kubectl})`);
-  out.push('', `Version policy: ${p.versionPolicy.current} → ${p.versionPolicy.target} is a ${p.versionPolicy.change === 'none' ? 'no-op' : p.versionPolicy.change} change: allowed`);
+  out.push(
+    '',
+    `Version policy: ${p.versionPolicy.current} → ${p.versionPolicy.target} is a ${p.versionPolicy.change === 'none' ? 'no-op' : p.versionPolicy.change} change: allowed`,
+  );
   for (const w of p.versionPolicy.warnings) out.push(`⚠ ${w}`);
   out.push('', 'Control plane:');
-  out.push(table(['component', 'kind', 'ready', 'current', 'target', 'replicas after'], p.controlPlane.map((c) => [c.component, c.kind, c.ready, c.current, c.target, c.replicasAfter])));
-  out.push(`HA: ${p.ha.now ? 'on' : 'off'} → ${p.ha.after ? 'on' : 'off'}    mTLS: ${p.mtls.enabled === undefined ? 'unknown' : p.mtls.enabled ? 'enabled' : 'disabled'}`);
+  out.push(
+    table(
+      ['component', 'kind', 'ready', 'current', 'target', 'replicas after'],
+      p.controlPlane.map((c) => [c.component, c.kind, c.ready, c.current, c.target, c.replicasAfter]),
+    ),
+  );
+  out.push(
+    `HA: ${p.ha.now ? 'on' : 'off'} → ${p.ha.after ? 'on' : 'off'}    mTLS: ${p.mtls.enabled === undefined ? 'unknown' : p.mtls.enabled ? 'enabled' : 'disabled'}`,
+  );
   out.push('', 'Trust bundle:', renderBundle(p.mtls.trustBundle));
   out.push('', 'CRDs from the target chart:');
-  out.push(p.crds.length ? table(['CRD', 'action'], p.crds.map((c) => [c.name, c.action])) : '  (none)');
+  out.push(
+    p.crds.length
+      ? table(
+          ['CRD', 'action'],
+          p.crds.map((c) => [c.name, c.action]),
+        )
+      : '  (none)',
+  );
   out.push('', 'StatefulSets to recreate:');
-  out.push(p.statefulSets.length ? table(['StatefulSet', 'immutable change'], p.statefulSets.map((s) => [s.name, [...s.changes, ...(s.claimNotes ?? [])].join('\n')])) : '  (none)');
+  out.push(
+    p.statefulSets.length
+      ? table(
+          ['StatefulSet', 'immutable change'],
+          p.statefulSets.map((s) => [s.name, [...s.changes, ...(s.claimNotes ?? [])].join('\n')]),
+        )
+      : '  (none)',
+  );
   out.push('', 'Values that will change (your own values are kept):');
-  out.push(p.values.length ? table(['value', 'now', 'after'], p.values.map((v) => [v.key, JSON.stringify(v.from), JSON.stringify(v.to)])) : '  (none)');
+  out.push(
+    p.values.length
+      ? table(
+          ['value', 'now', 'after'],
+          p.values.map((v) => [v.key, JSON.stringify(v.from), JSON.stringify(v.to)]),
+        )
+      : '  (none)',
+  );
   if (p.valuesNote) out.push(`  ${p.valuesNote}`);
   out.push('', 'Dapr-enabled workloads (every daprd in the cluster):');
-  out.push(p.workloads.length ? table(['kind', 'namespace', 'name', 'sidecar', 'action'], p.workloads.map((w) => [w.kind, w.namespace, w.name, w.sidecar, w.decision === 'unreached' ? `NOT REACHED: ${w.action}` : w.action])) : '  (none)');
+  out.push(
+    p.workloads.length
+      ? table(
+          ['kind', 'namespace', 'name', 'sidecar', 'action'],
+          p.workloads.map((w) => [
+            w.kind,
+            w.namespace,
+            w.name,
+            w.sidecar,
+            w.decision === 'unreached' ? `NOT REACHED: ${w.action}` : w.action,
+          ]),
+        )
+      : '  (none)',
+  );
   if (p.sharedReleases.length) {
     out.push('', 'Dapr Shared releases (upgraded with helm after the data plane, other values kept):');
-    out.push(table(['release', 'namespace', 'chart', 'daprd', 'skew', 'after', 'sentry', 'mTLS'], p.sharedReleases.map((r) => [r.name, r.namespace, r.chartVersion, r.daprd, r.skew, r.after, r.sentryAddress, r.mtls === undefined ? '?' : r.mtls ? 'on' : 'off'])));
+    out.push(
+      table(
+        ['release', 'namespace', 'chart', 'daprd', 'skew', 'after', 'sentry', 'mTLS'],
+        p.sharedReleases.map((r) => [
+          r.name,
+          r.namespace,
+          r.chartVersion,
+          r.daprd,
+          r.skew,
+          r.after,
+          r.sentryAddress,
+          r.mtls === undefined ? '?' : r.mtls ? 'on' : 'off',
+        ]),
+      ),
+    );
   }
   out.push('', 'Production checks (advice for the cluster as it is now; they never block the upgrade; all of them: daprup check):');
   out.push(...(p.checks.length ? renderCheckLines(p.checks) : ['  ✔ no failures or warnings']));
@@ -146,31 +220,63 @@ export function renderStatus(s: StatusReport): string {
   const out: string[] = [];
   const r = s.release;
   out.push(`Release ${r.name} in ${r.namespace}: chart ${r.chartVersion}, Dapr ${r.version}, revision ${r.revision}, ${r.status}`);
-  out.push(`HA: ${s.haEnabled ? 'on' : 'off'}    mTLS: ${s.mtlsEnabled === undefined ? 'unknown' : s.mtlsEnabled ? 'enabled' : 'disabled'}`);
+  out.push(
+    `HA: ${s.haEnabled ? 'on' : 'off'}    mTLS: ${s.mtlsEnabled === undefined ? 'unknown' : s.mtlsEnabled ? 'enabled' : 'disabled'}`,
+  );
   out.push('', 'Control plane:');
-  out.push(table(['component', 'kind', 'ready', 'version'], s.controlPlane.map((c) => [c.name, c.kind, c.present ? `${c.ready}/${c.desired}` : 'missing', c.version])));
+  out.push(
+    table(
+      ['component', 'kind', 'ready', 'version'],
+      s.controlPlane.map((c) => [c.name, c.kind, c.present ? `${c.ready}/${c.desired}` : 'missing', c.version]),
+    ),
+  );
   out.push('', 'Trust bundle:', s.trustBundle ? renderBundle(s.trustBundle) : '✖ Secret dapr-trust-bundle is missing');
   out.push('', 'Data plane:');
-  out.push(s.dataPlane.length
-    ? table(['kind', 'namespace', 'name', 'sidecar', 'skew', 'pinned image'], s.dataPlane.map((w) => [w.kind, w.namespace, w.name, w.sidecarVersions.join(', ') || 'none', w.skew, w.pinnedImage]))
-    : '  (no Dapr-enabled workloads)');
+  out.push(
+    s.dataPlane.length
+      ? table(
+          ['kind', 'namespace', 'name', 'sidecar', 'skew', 'pinned image'],
+          s.dataPlane.map((w) => [w.kind, w.namespace, w.name, w.sidecarVersions.join(', ') || 'none', w.skew, w.pinnedImage]),
+        )
+      : '  (no Dapr-enabled workloads)',
+  );
   if (s.sharedReleases.length) {
     out.push('', 'Dapr Shared releases:');
-    out.push(table(['release', 'namespace', 'chart', 'daprd', 'skew', 'sentry', 'mTLS'], s.sharedReleases.map((r) => [r.name, r.namespace, r.chartVersion, r.daprd, r.skew, r.sentryAddress, r.mtls === undefined ? '?' : r.mtls ? 'on' : 'off'])));
+    out.push(
+      table(
+        ['release', 'namespace', 'chart', 'daprd', 'skew', 'sentry', 'mTLS'],
+        s.sharedReleases.map((r) => [
+          r.name,
+          r.namespace,
+          r.chartVersion,
+          r.daprd,
+          r.skew,
+          r.sentryAddress,
+          r.mtls === undefined ? '?' : r.mtls ? 'on' : 'off',
+        ]),
+      ),
+    );
   }
   if (s.unreached.length) {
     out.push('', `Out of reach of daprup restart (${s.unreached.length}):`);
     for (const u of s.unreached) out.push(`  ${u.key}: ${u.note}`);
   }
   const u = s.unfinishedRun;
-  if (u?.kind === 'rotate') out.push('', `Unfinished trust-bundle rotation ${u.runId}, stopped at ${u.step} (${u.status}). Resume with: daprup certs rotate --yes`);
-  else if (u) out.push('', `Unfinished run ${u.runId}: ${u.from} → ${u.target}, stopped at ${u.step} (${u.status}). Resume with: daprup upgrade --to ${u.target}`);
+  if (u?.kind === 'rotate')
+    out.push('', `Unfinished trust-bundle rotation ${u.runId}, stopped at ${u.step} (${u.status}). Resume with: daprup certs rotate --yes`);
+  else if (u)
+    out.push(
+      '',
+      `Unfinished run ${u.runId}: ${u.from} → ${u.target}, stopped at ${u.step} (${u.status}). Resume with: daprup upgrade --to ${u.target}`,
+    );
   return out.join('\n');
 }
 
 export function renderRotationPlan(p: RotationPlan): string {
   const out: string[] = [];
-  out.push(`Trust-bundle rotation of ${p.release.name} in ${p.release.namespace} (Dapr ${p.release.version}): ${p.mode === 'renew-issuer' ? 'a new issuer under the same root' : 'a new root, in three phases'}`);
+  out.push(
+    `Trust-bundle rotation of ${p.release.name} in ${p.release.namespace} (Dapr ${p.release.version}): ${p.mode === 'renew-issuer' ? 'a new issuer under the same root' : 'a new root, in three phases'}`,
+  );
   out.push(`Roots now:   ${p.rootsBefore.join(', ')}`, `Roots after: ${p.rootsAfter.join(', ')}`, `New issuer:  ${p.newIssuer}`);
   if (p.newRootKeyFile) out.push(`New root key: ${p.newRootKeyFile} (0600; never printed)`);
   out.push('', 'Steps:');

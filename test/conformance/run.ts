@@ -34,7 +34,10 @@ const FIRST_MINOR = '1.14';
 const OUT = resolve(process.env.DAPRUP_CONFORMANCE_OUT ?? join(REPO_ROOT, 'test/conformance/last-run.md'));
 const RESULTS = `${OUT}.json`;
 
-interface Hop { from: string; to: string }
+interface Hop {
+  from: string;
+  to: string;
+}
 interface Result {
   from: string;
   to: string;
@@ -49,7 +52,11 @@ interface Result {
 }
 
 const log = (line: string) => console.error(line);
-const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const hopName = (h: { from: string; to: string }) => `${h.from} → ${h.to}`;
 const isPatchHop = (h: Hop) => semver.major(h.from) === semver.major(h.to) && semver.minor(h.from) === semver.minor(h.to);
 const minorOf = (v: string) => `${semver.major(v)}.${semver.minor(v)}`;
@@ -106,12 +113,24 @@ async function chartsDir(work: string): Promise<string> {
   try {
     await runTool(helm, ['repo', 'add', 'dapr-upstream', UPSTREAM], { env });
   } catch (err) {
-    throw new Error(`DAPRUP_CHARTS_DIR is not set and ${UPSTREAM} is unreachable (${(err as Error).message.split('\n')[0]}). Put dapr-<version>.tgz files in a directory and set DAPRUP_CHARTS_DIR.`);
+    throw new Error(
+      `DAPRUP_CHARTS_DIR is not set and ${UPSTREAM} is unreachable (${(err as Error).message.split('\n')[0]}). Put dapr-<version>.tgz files in a directory and set DAPRUP_CHARTS_DIR.`,
+    );
   }
-  const found = JSON.parse(await runTool(helm, ['search', 'repo', 'dapr-upstream/dapr', '--versions', '-o', 'json'], { env })) as { name: string; version: string }[];
-  const versions = found.filter((c) => c.name === 'dapr-upstream/dapr').map((c) => c.version).filter((v) => semver.valid(v) && !semver.prerelease(v)).sort(semver.compare);
+  const found = JSON.parse(await runTool(helm, ['search', 'repo', 'dapr-upstream/dapr', '--versions', '-o', 'json'], { env })) as {
+    name: string;
+    version: string;
+  }[];
+  const versions = found
+    .filter((c) => c.name === 'dapr-upstream/dapr')
+    .map((c) => c.version)
+    .filter((v) => semver.valid(v) && !semver.prerelease(v))
+    .sort(semver.compare);
   // Only what the hops need: the newest two patches of every minor from FIRST_MINOR on, plus any version named.
-  const named = list(process.env.CONFORMANCE_HOPS).flatMap((h) => h.split(/->|>/)).map((x) => x.trim()).filter((x) => /^\d+\.\d+\.\d+$/.test(x));
+  const named = list(process.env.CONFORMANCE_HOPS)
+    .flatMap((h) => h.split(/->|>/))
+    .map((x) => x.trim())
+    .filter((x) => /^\d+\.\d+\.\d+$/.test(x));
   const minors = [...new Set(versions.map(minorOf))].filter((m) => semver.gte(`${m}.0`, `${FIRST_MINOR}.0`));
   const wanted = new Set([...minors.flatMap((m) => versions.filter((v) => minorOf(v) === m).slice(-2)), ...named]);
   for (const v of wanted) {
@@ -139,13 +158,20 @@ function toolVersion(bin: string, args: string[]): string {
   }
 }
 
-function report(results: Result[], hops: Hop[], majors: (3 | 4)[], meta: { started: Date; charts: string[]; seconds: number; tools: string[] }): string {
+function report(
+  results: Result[],
+  hops: Hop[],
+  majors: (3 | 4)[],
+  meta: { started: Date; charts: string[]; seconds: number; tools: string[] },
+): string {
   const cell = (h: Hop, m: 3 | 4): string => {
     const rs = results.filter((r) => r.from === h.from && r.to === h.to && r.helm === m);
     if (rs.length === 0) return '–';
     const failed = rs.filter((r) => !r.passed);
     const secs = rs.reduce((a, r) => a + r.seconds, 0);
-    return failed.length === 0 ? `✔ pass (${rs.length}) ${fmt(secs)}` : `✖ FAIL ${failed.map((r) => r.scenario).join(', ')} (${rs.length - failed.length}/${rs.length} passed) ${fmt(secs)}`;
+    return failed.length === 0
+      ? `✔ pass (${rs.length}) ${fmt(secs)}`
+      : `✖ FAIL ${failed.map((r) => r.scenario).join(', ')} (${rs.length - failed.length}/${rs.length} passed) ${fmt(secs)}`;
   };
   const passed = results.filter((r) => r.passed).length;
   const failed = results.length - passed;
@@ -167,7 +193,10 @@ function report(results: Result[], hops: Hop[], majors: (3 | 4)[], meta: { start
     '',
     '| hop | helm | scenario | result | time (daprup upgrade) | detail |',
     '|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${hopName(r)} | ${r.helm} | ${r.scenario} | ${r.passed ? 'pass' : '**FAIL**'}${r.kept ? ' (kept from last run)' : ''} | ${fmt(r.seconds)} (${r.upgradeSeconds === undefined ? '–' : fmt(r.upgradeSeconds)}) | ${[...r.failures, ...r.notes].join('; ').replace(/\|/g, '\\|')} |`),
+    ...results.map(
+      (r) =>
+        `| ${hopName(r)} | ${r.helm} | ${r.scenario} | ${r.passed ? 'pass' : '**FAIL**'}${r.kept ? ' (kept from last run)' : ''} | ${fmt(r.seconds)} (${r.upgradeSeconds === undefined ? '–' : fmt(r.upgradeSeconds)}) | ${[...r.failures, ...r.notes].join('; ').replace(/\|/g, '\\|')} |`,
+    ),
     '',
     `${passed} passed, ${failed} failed`,
   ];
@@ -187,13 +216,17 @@ async function main(): Promise<number> {
     return f;
   });
   const names = list(process.env.CONFORMANCE_SCENARIOS);
-  for (const n of names) if (!SCENARIO_NAMES.includes(n as ScenarioName)) throw new Error(`CONFORMANCE_SCENARIOS: unknown scenario "${n}" (known: ${SCENARIO_NAMES.join(', ')})`);
+  for (const n of names)
+    if (!SCENARIO_NAMES.includes(n as ScenarioName))
+      throw new Error(`CONFORMANCE_SCENARIOS: unknown scenario "${n}" (known: ${SCENARIO_NAMES.join(', ')})`);
   const scenarios = SCENARIOS.filter((s) => names.length === 0 || names.includes(s.name));
   const used = [...new Set(hops.flatMap((h) => [h.from, h.to]))].sort(semver.compare);
   const chartKey = used.join(',');
   const kept = await loadKept(chartKey);
   const results: Result[] = [];
-  const plan = hops.flatMap((hop) => flavours.flatMap((flavour) => scenarios.filter((s) => !(s.minorOnly && isPatchHop(hop))).map((s) => ({ hop, flavour, s }))));
+  const plan = hops.flatMap((hop) =>
+    flavours.flatMap((flavour) => scenarios.filter((s) => !(s.minorOnly && isPatchHop(hop))).map((s) => ({ hop, flavour, s }))),
+  );
   log(`conformance: ${plan.length} scenarios over ${hops.map(hopName).join(', ')} with helm ${majors.join(' and ')}; work dir ${work}`);
 
   const repo: ChartRepo = await servePackages(used.map((v) => join(dir, `dapr-${v}.tgz`)));
@@ -221,7 +254,10 @@ async function main(): Promise<number> {
         continue;
       }
       log(`[${i}/${plan.length}] ${hopName(hop)} helm ${flavour.major} ${s.name}`);
-      const w: World = { ...worlds.get(flavour)!, work: await mkdtemp(join(work, `${hop.from}-${hop.to}-helm${flavour.major}-${s.name}-`)) };
+      const w: World = {
+        ...worlds.get(flavour)!,
+        work: await mkdtemp(join(work, `${hop.from}-${hop.to}-helm${flavour.major}-${s.name}-`)),
+      };
       results.push(await runOne(w, s, hop));
       const r = results.at(-1)!;
       log(`  ${r.passed ? 'pass' : 'FAIL'} in ${fmt(r.seconds)}${r.failures.length ? `:\n    ${r.failures.join('\n    ')}` : ''}`);
@@ -234,14 +270,20 @@ async function main(): Promise<number> {
     await sandbox?.stop();
   }
 
-  const tools = flavours.map((f) => `helm ${toolVersion(f.helm, ['version', '--short'])} + kubectl ${toolVersion(f.kubectl, ['version', '--client']).replace(/^Client Version: /, '')}`);
+  const tools = flavours.map(
+    (f) =>
+      `helm ${toolVersion(f.helm, ['version', '--short'])} + kubectl ${toolVersion(f.kubectl, ['version', '--client']).replace(/^Client Version: /, '')}`,
+  );
   const md = report(results, hops, majors, { started, charts: used, seconds: (Date.now() - t0) / 1000, tools });
   await mkdir(dirname(OUT), { recursive: true });
   await writeFile(OUT, md);
   const passed = results.filter((r) => r.passed).length;
   const failed = results.length - passed;
   if (process.env.DAPRUP_TEST_REPORT) {
-    await writeFile(process.env.DAPRUP_TEST_REPORT, JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: 0, numTodoTests: 0 }));
+    await writeFile(
+      process.env.DAPRUP_TEST_REPORT,
+      JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: 0, numTodoTests: 0 }),
+    );
   }
   // Keep daprup's output of failed scenarios (<work>/<hop>-helmN-<scenario>-*/daprup.log) for a look.
   if (failed === 0) await rm(work, { recursive: true, force: true }).catch(() => undefined);
@@ -258,9 +300,22 @@ async function runOne(w: World, s: Scenario, hop: Hop): Promise<Result> {
   try {
     await cleanCluster(w);
     const r = await runScenario(w, s, hop.from, hop.to);
-    return { ...base, passed: r.failures.length === 0, seconds: (Date.now() - t0) / 1000, upgradeSeconds: r.upgradeSeconds, failures: r.failures, notes: r.notes };
+    return {
+      ...base,
+      passed: r.failures.length === 0,
+      seconds: (Date.now() - t0) / 1000,
+      upgradeSeconds: r.upgradeSeconds,
+      failures: r.failures,
+      notes: r.notes,
+    };
   } catch (err) {
-    return { ...base, passed: false, seconds: (Date.now() - t0) / 1000, failures: [`error: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`], notes: [] };
+    return {
+      ...base,
+      passed: false,
+      seconds: (Date.now() - t0) / 1000,
+      failures: [`error: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`],
+      notes: [],
+    };
   }
 }
 

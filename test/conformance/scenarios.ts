@@ -11,7 +11,15 @@ import type { TrustBundlePems } from '../support/certs.js';
 import { runTool, type HelmFlavour } from '../support/tools.js';
 import { countRevisions, deploySampleApps, type SampleWorkload } from '../sandbox/sample-apps.js';
 
-export const SCENARIO_NAMES = ['upgrade', 'enable-ha', 'disable-ha', 'failed-release', 'custom-release', 'values-file', 'variant-tag'] as const;
+export const SCENARIO_NAMES = [
+  'upgrade',
+  'enable-ha',
+  'disable-ha',
+  'failed-release',
+  'custom-release',
+  'values-file',
+  'variant-tag',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface Scenario {
@@ -48,28 +56,66 @@ export const APP_NAMESPACES = ['apps-a', 'apps-b', 'apps-c'];
 const IMPOSSIBLE_REPLICAS = -1;
 
 const base = {
-  minorOnly: true, release: 'dapr', namespace: 'dapr-system', installHa: false, haAfter: false,
-  installSet: () => [], daprupArgs: [], expectValues: {}, rejectValues: {}, failFirst: false, tagSuffix: '',
+  minorOnly: true,
+  release: 'dapr',
+  namespace: 'dapr-system',
+  installHa: false,
+  haAfter: false,
+  installSet: () => [],
+  daprupArgs: [],
+  expectValues: {},
+  rejectValues: {},
+  failFirst: false,
+  tagSuffix: '',
 } satisfies Partial<Scenario>;
 
 export const SCENARIOS: readonly Scenario[] = [
   { ...base, name: 'upgrade', about: 'plain upgrade; a --set value from the install kept', minorOnly: false },
-  { ...base, name: 'enable-ha', about: '--enable-ha (placement raft-log volume added: StatefulSet recreated)', haAfter: true, daprupArgs: ['--enable-ha'], expectValues: { 'global.ha.enabled': true } },
-  { ...base, name: 'disable-ha', about: 'installed HA, --disable-ha', installHa: true, daprupArgs: ['--disable-ha'], expectValues: { 'global.ha.enabled': false } },
   {
-    ...base, name: 'failed-release', minorOnly: false,
-    about: `last revision failed on top of a deployed one (helm upgrade --set dapr_operator.replicaCount=${IMPOSSIBLE_REPLICAS})`,
-    failFirst: true, rejectValues: { 'dapr_operator.replicaCount': IMPOSSIBLE_REPLICAS },
+    ...base,
+    name: 'enable-ha',
+    about: '--enable-ha (placement raft-log volume added: StatefulSet recreated)',
+    haAfter: true,
+    daprupArgs: ['--enable-ha'],
+    expectValues: { 'global.ha.enabled': true },
   },
-  { ...base, name: 'custom-release', about: 'release dapr-prod in namespace dapr-prod-system (auto-detected)', release: 'dapr-prod', namespace: 'dapr-prod-system' },
   {
-    ...base, name: 'values-file', about: 'daprup -f values.yaml enabling HA and a placement log level (the file must win over daprup\'s own values)',
-    haAfter: true, valuesFile: 'global:\n  ha:\n    enabled: true\ndapr_placement:\n  logLevel: debug\n',
+    ...base,
+    name: 'disable-ha',
+    about: 'installed HA, --disable-ha',
+    installHa: true,
+    daprupArgs: ['--disable-ha'],
+    expectValues: { 'global.ha.enabled': false },
+  },
+  {
+    ...base,
+    name: 'failed-release',
+    minorOnly: false,
+    about: `last revision failed on top of a deployed one (helm upgrade --set dapr_operator.replicaCount=${IMPOSSIBLE_REPLICAS})`,
+    failFirst: true,
+    rejectValues: { 'dapr_operator.replicaCount': IMPOSSIBLE_REPLICAS },
+  },
+  {
+    ...base,
+    name: 'custom-release',
+    about: 'release dapr-prod in namespace dapr-prod-system (auto-detected)',
+    release: 'dapr-prod',
+    namespace: 'dapr-prod-system',
+  },
+  {
+    ...base,
+    name: 'values-file',
+    about: "daprup -f values.yaml enabling HA and a placement log level (the file must win over daprup's own values)",
+    haAfter: true,
+    valuesFile: 'global:\n  ha:\n    enabled: true\ndapr_placement:\n  logLevel: debug\n',
     expectValues: { 'global.ha.enabled': true, 'dapr_placement.logLevel': 'debug' },
   },
   {
-    ...base, name: 'variant-tag', about: 'installed with --set global.tag=<from>-mariner: images move to <to>-mariner',
-    installSet: (from) => [`global.tag=${from}-mariner`], tagSuffix: '-mariner',
+    ...base,
+    name: 'variant-tag',
+    about: 'installed with --set global.tag=<from>-mariner: images move to <to>-mariner',
+    installSet: (from) => [`global.tag=${from}-mariner`],
+    tagSuffix: '-mariner',
   },
 ];
 
@@ -118,24 +164,46 @@ function cli(args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs?: number 
   const other = process.env.DAPRUP_CONFORMANCE_CLI;
   if (!other) return daprup(args, opts);
   return new Promise((resolve) => {
-    execFile(process.execPath, [other, ...args], { env: { ...opts.env, CI: 'true' }, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      [other, ...args],
+      { env: { ...opts.env, CI: 'true' }, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
-interface Meta { uid: string; name: string; namespace?: string; deletionTimestamp?: string; ownerReferences?: { name: string }[]; annotations?: Record<string, string>; labels?: Record<string, string> }
-interface StatefulSet { metadata: Meta; spec: ImmutableSpec & { replicas?: number }; status?: { readyReplicas?: number } }
+interface Meta {
+  uid: string;
+  name: string;
+  namespace?: string;
+  deletionTimestamp?: string;
+  ownerReferences?: { name: string }[];
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+interface StatefulSet {
+  metadata: Meta;
+  spec: ImmutableSpec & { replicas?: number };
+  status?: { readyReplicas?: number };
+}
 interface ImmutableSpec {
   serviceName?: string;
   podManagementPolicy?: string;
   selector?: unknown;
-  volumeClaimTemplates?: { metadata: { name: string }; spec: { accessModes?: string[]; storageClassName?: string; resources?: { requests?: { storage?: string } } } }[];
+  volumeClaimTemplates?: {
+    metadata: { name: string };
+    spec: { accessModes?: string[]; storageClassName?: string; resources?: { requests?: { storage?: string } } };
+  }[];
 }
 
 /** Everything in the cluster this run may have made: releases, namespaces, Dapr CRDs and cluster-scoped objects. */
 export async function cleanCluster(w: World): Promise<void> {
-  const releases = JSON.parse(await helm(w, ['list', '--all-namespaces', '--deployed', '--failed', '--pending', '--uninstalling', '-o', 'json'])) as { name: string; namespace: string }[];
-  for (const r of releases) await helm(w, ['uninstall', r.name, '--namespace', r.namespace, '--wait', '--timeout', '3m']).catch(() => undefined);
+  const releases = JSON.parse(
+    await helm(w, ['list', '--all-namespaces', '--deployed', '--failed', '--pending', '--uninstalling', '-o', 'json']),
+  ) as { name: string; namespace: string }[];
+  for (const r of releases)
+    await helm(w, ['uninstall', r.name, '--namespace', r.namespace, '--wait', '--timeout', '3m']).catch(() => undefined);
   const namespaces = [...new Set([...SCENARIOS.map((s) => s.namespace), ...APP_NAMESPACES])];
   await kubectl(w, ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=true', '--timeout=180s']);
   const crds = (await kubectl(w, ['get', 'crd', '-o', 'name'])).split('\n').filter((n) => n.endsWith('.dapr.io'));
@@ -154,23 +222,51 @@ async function install(w: World, s: Scenario, version: string): Promise<void> {
   await writeFile(join(certs, 'issuer.crt'), w.bundle.issuerCert);
   await writeFile(join(certs, 'issuer.key'), w.bundle.issuerKey, { mode: 0o600 });
   await helm(w, [
-    'install', s.release, 'dapr/dapr', '--version', version, '--namespace', s.namespace, '--create-namespace',
-    '--set-file', `dapr_sentry.tls.root.certPEM=${join(certs, 'ca.crt')}`,
-    '--set-file', `dapr_sentry.tls.issuer.certPEM=${join(certs, 'issuer.crt')}`,
-    '--set-file', `dapr_sentry.tls.issuer.keyPEM=${join(certs, 'issuer.key')}`,
-    '--set', `${USER_VALUE.key}=${USER_VALUE.value}`,
-    '--set', `global.ha.enabled=${s.installHa}`,
+    'install',
+    s.release,
+    'dapr/dapr',
+    '--version',
+    version,
+    '--namespace',
+    s.namespace,
+    '--create-namespace',
+    '--set-file',
+    `dapr_sentry.tls.root.certPEM=${join(certs, 'ca.crt')}`,
+    '--set-file',
+    `dapr_sentry.tls.issuer.certPEM=${join(certs, 'issuer.crt')}`,
+    '--set-file',
+    `dapr_sentry.tls.issuer.keyPEM=${join(certs, 'issuer.key')}`,
+    '--set',
+    `${USER_VALUE.key}=${USER_VALUE.value}`,
+    '--set',
+    `global.ha.enabled=${s.installHa}`,
     ...s.installSet(version).flatMap((v) => ['--set', v]),
-    '--wait', '--timeout', '5m',
+    '--wait',
+    '--timeout',
+    '5m',
   ]);
 }
 
 /** A helm upgrade the apiserver rejects: the release's last revision is `failed`, the one before `deployed`. */
 async function failAnUpgrade(w: World, s: Scenario, version: string): Promise<string | undefined> {
   const err = await helm(w, [
-    'upgrade', s.release, 'dapr/dapr', '--version', version, '--namespace', s.namespace, '--reuse-values',
-    '--set', `dapr_operator.replicaCount=${IMPOSSIBLE_REPLICAS}`, '--wait', '--timeout', '60s',
-  ]).then(() => undefined, (e: Error) => e.message);
+    'upgrade',
+    s.release,
+    'dapr/dapr',
+    '--version',
+    version,
+    '--namespace',
+    s.namespace,
+    '--reuse-values',
+    '--set',
+    `dapr_operator.replicaCount=${IMPOSSIBLE_REPLICAS}`,
+    '--wait',
+    '--timeout',
+    '60s',
+  ]).then(
+    () => undefined,
+    (e: Error) => e.message,
+  );
   if (err === undefined) return 'setup: the upgrade meant to fail succeeded';
   const history = JSON.parse(await helm(w, ['history', s.release, '--namespace', s.namespace, '-o', 'json'])) as { status: string }[];
   const statuses = history.map((h) => h.status).join(',');
@@ -215,22 +311,46 @@ function immutable(spec: ImmutableSpec): string {
  * live objects. Anything else helm would have kept.
  */
 async function statefulSetsHelmMustReplace(w: World, s: Scenario, target: string, valuesFile: string | undefined): Promise<string[]> {
-  const ha = s.daprupArgs.includes('--enable-ha') ? ['--set', 'global.ha.enabled=true'] : s.daprupArgs.includes('--disable-ha') ? ['--set', 'global.ha.enabled=false'] : [];
+  const ha = s.daprupArgs.includes('--enable-ha')
+    ? ['--set', 'global.ha.enabled=true']
+    : s.daprupArgs.includes('--disable-ha')
+      ? ['--set', 'global.ha.enabled=false']
+      : [];
   const out = await helm(w, [
-    'upgrade', s.release, 'dapr/dapr', '--version', target, '--namespace', s.namespace, '--reset-then-reuse-values',
-    ...ha, ...(valuesFile ? ['-f', valuesFile] : []), '--dry-run=server', '-o', 'json',
+    'upgrade',
+    s.release,
+    'dapr/dapr',
+    '--version',
+    target,
+    '--namespace',
+    s.namespace,
+    '--reset-then-reuse-values',
+    ...ha,
+    ...(valuesFile ? ['-f', valuesFile] : []),
+    '--dry-run=server',
+    '-o',
+    'json',
   ]);
   const manifest = (JSON.parse(out) as { manifest?: string }).manifest ?? '';
-  const rendered = parseAllDocuments(manifest).map((d) => d.toJSON() as StatefulSet | null).filter((o): o is StatefulSet => (o as { kind?: string } | null)?.kind === 'StatefulSet');
+  const rendered = parseAllDocuments(manifest)
+    .map((d) => d.toJSON() as StatefulSet | null)
+    .filter((o): o is StatefulSet => (o as { kind?: string } | null)?.kind === 'StatefulSet');
   const live = new Map((await statefulSets(w, s.namespace)).map((x) => [x.metadata.name, x]));
-  return rendered.filter((r) => live.has(r.metadata.name) && immutable(r.spec) !== immutable(live.get(r.metadata.name)!.spec)).map((r) => r.metadata.name).sort();
+  return rendered
+    .filter((r) => live.has(r.metadata.name) && immutable(r.spec) !== immutable(live.get(r.metadata.name)!.spec))
+    .map((r) => r.metadata.name)
+    .sort();
 }
 
-interface ClientConfig { service?: { namespace?: string }; caBundle?: string }
+interface ClientConfig {
+  service?: { namespace?: string };
+  caBundle?: string;
+}
 async function subscriptionClientConfig(w: World): Promise<ClientConfig | undefined> {
   const out = await kubectl(w, ['get', 'crd', 'subscriptions.dapr.io', '-o', 'json', '--ignore-not-found']);
   if (!out.trim()) return undefined;
-  return (JSON.parse(out) as { spec?: { conversion?: { webhook?: { clientConfig?: ClientConfig } } } }).spec?.conversion?.webhook?.clientConfig;
+  return (JSON.parse(out) as { spec?: { conversion?: { webhook?: { clientConfig?: ClientConfig } } } }).spec?.conversion?.webhook
+    ?.clientConfig;
 }
 
 /** Polls the Subscription CRD while daprup runs: the conversion webhook must never be reset to `replaceme`. */
@@ -245,7 +365,13 @@ function watchConversionWebhook(w: World): { stop: () => Promise<string[]> } {
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
-  return { stop: async () => { running = false; await loop; return seen; } };
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
 }
 
 type Values = Record<string, unknown>;
@@ -277,7 +403,7 @@ async function chartDefaults(w: World, version: string): Promise<Values> {
   const dir = join(w.work, `chart-${version}`);
   await mkdir(dir, { recursive: true });
   await runTool('tar', ['-xzf', join(w.chartsDir, `dapr-${version}.tgz`), '-C', dir]);
-  const read = async (file: string) => ((parseYaml(await readFile(file, 'utf8')) ?? {}) as Values);
+  const read = async (file: string) => (parseYaml(await readFile(file, 'utf8')) ?? {}) as Values;
   const subcharts: Values = {};
   for (const sub of await readdir(join(dir, 'dapr', 'charts')).catch(() => [])) {
     const { global: _global, ...values } = await read(join(dir, 'dapr', 'charts', sub, 'values.yaml')).catch(() => ({}) as Values);
@@ -309,7 +435,9 @@ function effectiveValues(defaults: Values, user: Values, release: string): Recor
 }
 
 function valueDiffKeys(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
-  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+    .sort();
 }
 
 function get(obj: unknown, dotted: string): unknown {
@@ -321,7 +449,9 @@ const tagOf = (image: string) => image.slice(image.lastIndexOf(':') + 1);
 export async function runScenario(w: World, s: Scenario, from: string, to: string): Promise<ScenarioResult> {
   const failures: string[] = [];
   const notes: string[] = [];
-  const check = (ok: boolean, what: string) => { if (!ok) failures.push(what); };
+  const check = (ok: boolean, what: string) => {
+    if (!ok) failures.push(what);
+  };
 
   w.log(`  install ${s.release} ${from} in ${s.namespace}${s.installHa ? ' (HA)' : ''}`);
   await install(w, s, from);
@@ -336,11 +466,28 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
     await writeFile(valuesFile, s.valuesFile);
   }
   const stateDir = join(w.work, 'state');
-  const common = [...s.daprupArgs, ...(valuesFile ? ['-f', valuesFile] : []), '--helm', w.flavour.helm, '--kubectl', w.flavour.kubectl, '--kubeconfig', w.kubeconfig, '--state-dir', stateDir];
+  const common = [
+    ...s.daprupArgs,
+    ...(valuesFile ? ['-f', valuesFile] : []),
+    '--helm',
+    w.flavour.helm,
+    '--kubectl',
+    w.flavour.kubectl,
+    '--kubeconfig',
+    w.kubeconfig,
+    '--state-dir',
+    stateDir,
+  ];
 
   const bundle = await trustBundleData(w, s.namespace);
-  const deployedRevision = (JSON.parse(await helm(w, ['history', s.release, '--namespace', s.namespace, '-o', 'json'])) as { revision: number; status: string }[]).filter((h) => h.status === 'deployed').at(-1)?.revision;
-  const userValuesBefore = (JSON.parse(await helm(w, ['get', 'values', s.release, '--namespace', s.namespace, '--revision', String(deployedRevision), '-o', 'json'])) ?? {}) as Values;
+  const deployedRevision = (
+    JSON.parse(await helm(w, ['history', s.release, '--namespace', s.namespace, '-o', 'json'])) as { revision: number; status: string }[]
+  )
+    .filter((h) => h.status === 'deployed')
+    .at(-1)?.revision;
+  const userValuesBefore = (JSON.parse(
+    await helm(w, ['get', 'values', s.release, '--namespace', s.namespace, '--revision', String(deployedRevision), '-o', 'json']),
+  ) ?? {}) as Values;
   const revisions = await revisionsPerWorkload(w);
   const uidsBefore = new Map((await statefulSets(w, s.namespace)).map((x) => [x.metadata.name, x.metadata.uid]));
   const mustReplace = await statefulSetsHelmMustReplace(w, s, to, valuesFile);
@@ -352,7 +499,10 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
   else {
     const p = JSON.parse(plan.stdout) as { statefulSets?: { name: string }[]; values?: { key: string }[] };
     planned = p.statefulSets?.map((x) => x.name).sort() ?? [];
-    plannedValues = (p.values ?? []).map((v) => v.key).filter((k) => !(/^[^.]+\.global\./.test(k) && !k.startsWith('global.'))).sort();
+    plannedValues = (p.values ?? [])
+      .map((v) => v.key)
+      .filter((k) => !(/^[^.]+\.global\./.test(k) && !k.startsWith('global.')))
+      .sort();
   }
 
   w.log(`  daprup upgrade --to ${to} ${[...s.daprupArgs, ...(valuesFile ? ['-f', 'values.yaml'] : [])].join(' ')}`.trimEnd());
@@ -361,7 +511,10 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
   const r = await cli(['upgrade', '--to', to, '--yes', ...common], { env: w.env, timeoutMs: 15 * 60_000 });
   const upgradeSeconds = (Date.now() - t0) / 1000;
   const conversionNamespaces = await watcher.stop();
-  await writeFile(join(w.work, 'daprup.log'), [`$ daprup plan (exit ${plan.code})`, plan.stdout, plan.stderr, `$ daprup upgrade (exit ${r.code})`, r.stdout, r.stderr].join('\n'));
+  await writeFile(
+    join(w.work, 'daprup.log'),
+    [`$ daprup plan (exit ${plan.code})`, plan.stdout, plan.stderr, `$ daprup upgrade (exit ${r.code})`, r.stdout, r.stderr].join('\n'),
+  );
   if (r.code !== 0) {
     failures.push(`upgrade exited ${r.code}: ${firstLine(r.stderr) || firstLine(r.stdout)}`);
     return { failures, upgradeSeconds, recreated: [], notes };
@@ -369,15 +522,23 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
 
   // Control plane: every pod at the target, workloads ready, release deployed at the target.
   const wantTag = `${to}${s.tagSuffix}`;
-  type Pod = { metadata: Meta; spec: { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string }[] } };
-  const allPods = (await kubectlJson<{ items: Pod[] }>(w, ['get', 'pods', '--all-namespaces'])).items.filter((p) => !p.metadata.deletionTimestamp);
+  type Pod = {
+    metadata: Meta;
+    spec: { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string }[] };
+  };
+  const allPods = (await kubectlJson<{ items: Pod[] }>(w, ['get', 'pods', '--all-namespaces'])).items.filter(
+    (p) => !p.metadata.deletionTimestamp,
+  );
   const controlPlane = allPods.filter((p) => p.metadata.namespace === s.namespace);
   check(controlPlane.length >= 5, `only ${controlPlane.length} control-plane pods`);
   for (const p of controlPlane) {
     const wrong = p.spec.containers.map((c) => c.image).filter((i) => tagOf(i) !== wantTag);
     check(wrong.length === 0, `control plane ${p.metadata.name} runs ${wrong.join(', ')} (want :${wantTag})`);
   }
-  const history = JSON.parse(await helm(w, ['history', s.release, '--namespace', s.namespace, '-o', 'json'])) as { status: string; chart: string }[];
+  const history = JSON.parse(await helm(w, ['history', s.release, '--namespace', s.namespace, '-o', 'json'])) as {
+    status: string;
+    chart: string;
+  }[];
   const last = history.at(-1);
   check(last?.status === 'deployed' && last.chart === `dapr-${to}`, `release is ${last?.chart} ${last?.status}`);
 
@@ -385,13 +546,21 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
   const sts = await statefulSets(w, s.namespace);
   const placement = sts.find((x) => x.metadata.name === 'dapr-placement-server');
   const wantReplicas = s.haAfter ? 3 : 1;
-  check(placement?.spec.replicas === wantReplicas && placement.status?.readyReplicas === wantReplicas, `placement has ${placement?.status?.readyReplicas}/${placement?.spec.replicas} ready, want ${wantReplicas}`);
+  check(
+    placement?.spec.replicas === wantReplicas && placement.status?.readyReplicas === wantReplicas,
+    `placement has ${placement?.status?.readyReplicas}/${placement?.spec.replicas} ready, want ${wantReplicas}`,
+  );
 
   // Values: the user's kept (install --set and -f), the failed revision's not carried over.
   const values = JSON.parse(await helm(w, ['get', 'values', s.release, '--namespace', s.namespace, '-o', 'json'])) as unknown;
-  check(get(values, USER_VALUE.key) === USER_VALUE.value, `${USER_VALUE.key} is ${JSON.stringify(get(values, USER_VALUE.key))}, want ${USER_VALUE.value}`);
-  for (const [k, v] of Object.entries(s.expectValues)) check(get(values, k) === v, `value ${k} is ${JSON.stringify(get(values, k))}, want ${JSON.stringify(v)}`);
-  for (const [k, v] of Object.entries(s.rejectValues)) check(get(values, k) !== v, `value ${k}=${JSON.stringify(v)} of the failed revision was carried over`);
+  check(
+    get(values, USER_VALUE.key) === USER_VALUE.value,
+    `${USER_VALUE.key} is ${JSON.stringify(get(values, USER_VALUE.key))}, want ${USER_VALUE.value}`,
+  );
+  for (const [k, v] of Object.entries(s.expectValues))
+    check(get(values, k) === v, `value ${k} is ${JSON.stringify(get(values, k))}, want ${JSON.stringify(v)}`);
+  for (const [k, v] of Object.entries(s.rejectValues))
+    check(get(values, k) !== v, `value ${k}=${JSON.stringify(v)} of the failed revision was carried over`);
 
   // The plan's values diff: every row a real change, every real change a row.
   if (plannedValues) {
@@ -424,7 +593,10 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
   }
 
   // StatefulSets: recreated exactly as planned, and only where helm could not have updated them in place.
-  const recreated = sts.filter((x) => uidsBefore.has(x.metadata.name) && uidsBefore.get(x.metadata.name) !== x.metadata.uid).map((x) => x.metadata.name).sort();
+  const recreated = sts
+    .filter((x) => uidsBefore.has(x.metadata.name) && uidsBefore.get(x.metadata.name) !== x.metadata.uid)
+    .map((x) => x.metadata.name)
+    .sort();
   if (planned) check(same(recreated, planned), `StatefulSets recreated [${recreated}] but the plan said [${planned}]`);
   const needless = recreated.filter((n) => !mustReplace.includes(n));
   check(needless.length === 0, `StatefulSets recreated that helm would have kept: ${needless.join(', ')}`);
@@ -433,9 +605,19 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
 
   // The Subscription CRD's conversion webhook: never reset during the run, patched at the end.
   const resets = conversionNamespaces.filter((n) => n !== s.namespace);
-  check(resets.length === 0, `Subscription CRD conversion webhook reset to namespace ${[...new Set(resets)].join(', ')} during the upgrade`);
-  const cc = await waitFor(() => subscriptionClientConfig(w), (c) => c?.service?.namespace === s.namespace, 15_000);
-  check(cc?.service?.namespace === s.namespace && cc.caBundle === Buffer.from(w.bundle.rootCert).toString('base64'), `Subscription CRD conversion webhook ends at namespace ${cc?.service?.namespace}, caBundle ${cc?.caBundle ? 'set' : 'missing'}`);
+  check(
+    resets.length === 0,
+    `Subscription CRD conversion webhook reset to namespace ${[...new Set(resets)].join(', ')} during the upgrade`,
+  );
+  const cc = await waitFor(
+    () => subscriptionClientConfig(w),
+    (c) => c?.service?.namespace === s.namespace,
+    15_000,
+  );
+  check(
+    cc?.service?.namespace === s.namespace && cc.caBundle === Buffer.from(w.bundle.rootCert).toString('base64'),
+    `Subscription CRD conversion webhook ends at namespace ${cc?.service?.namespace}, caBundle ${cc?.caBundle ? 'set' : 'missing'}`,
+  );
   if (recreated.length) notes.push(`recreated ${recreated.join(', ')}`);
   return { failures, upgradeSeconds, recreated, notes };
 }
@@ -443,7 +625,11 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
 /** Dapr-enabled, not pinned to its own sidecar image: daprup restarts it once. */
 const restartable = (wl: SampleWorkload) => wl.appId !== undefined && wl.pinnedSidecarImage === undefined;
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-const firstLine = (text: string) => text.trim().split('\n').find((l) => l.trim()) ?? '';
+const firstLine = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .find((l) => l.trim()) ?? '';
 
 async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
   const deadline = Date.now() + ms;

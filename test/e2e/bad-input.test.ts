@@ -7,7 +7,17 @@ import { deploySampleApps } from '../sandbox/sample-apps.js';
 import { makeTrustBundle } from '../support/certs.js';
 import { HELM_FLAVOURS, runTool } from '../support/tools.js';
 import {
-  createDaprEnv, helm, helmHistory, installDapr, kubectl, kubectlJson, NAMESPACE, resetCluster, runDaprup, snapshotCluster, type DaprEnv,
+  createDaprEnv,
+  helm,
+  helmHistory,
+  installDapr,
+  kubectl,
+  kubectlJson,
+  NAMESPACE,
+  resetCluster,
+  runDaprup,
+  snapshotCluster,
+  type DaprEnv,
 } from './dapr-env.js';
 
 let e: DaprEnv;
@@ -28,18 +38,41 @@ async function expectRefusal(args: string[], code: number, sentence: string | Re
 
 /** The trust bundle Secret and ConfigMap replaced, as a broken or tampered bundle would look. */
 async function setBundle(b: { rootCert: string; issuerCert: string; issuerKey: string }, configMapRoot = b.rootCert) {
-  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dapr-trust-bundle', namespace: NAMESPACE }, data: { 'ca.crt': b64(b.rootCert), 'issuer.crt': b64(b.issuerCert), 'issuer.key': b64(b.issuerKey) } };
-  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dapr-trust-bundle', namespace: NAMESPACE }, data: { 'ca.crt': configMapRoot } };
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'dapr-trust-bundle', namespace: NAMESPACE },
+    data: { 'ca.crt': b64(b.rootCert), 'issuer.crt': b64(b.issuerCert), 'issuer.key': b64(b.issuerKey) },
+  };
+  const cm = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'dapr-trust-bundle', namespace: NAMESPACE },
+    data: { 'ca.crt': configMapRoot },
+  };
   const file = join(e.work, 'bundle.json');
   await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [secret, cm] }));
   await kubectl(e, ['apply', '-f', file]);
   // The operator (its stand-in here) re-patches the Subscription CRD's caBundle when the trust anchors change, as
   // the real one does: wait for it, so the "nothing changed" snapshots below see only what daprup did.
-  const crd = await kubectl(e, ['get', 'crd', 'subscriptions.dapr.io', '--ignore-not-found', '-o', 'jsonpath={.spec.conversion.webhook.clientConfig.caBundle}']);
+  const crd = await kubectl(e, [
+    'get',
+    'crd',
+    'subscriptions.dapr.io',
+    '--ignore-not-found',
+    '-o',
+    'jsonpath={.spec.conversion.webhook.clientConfig.caBundle}',
+  ]);
   const operator = await kubectl(e, ['get', 'pods', '-n', NAMESPACE, '-l', 'app=dapr-operator', '-o', 'name']);
   if (!crd || !operator.trim()) return;
   for (let i = 0; i < 100; i++) {
-    const now = await kubectl(e, ['get', 'crd', 'subscriptions.dapr.io', '-o', 'jsonpath={.spec.conversion.webhook.clientConfig.caBundle}']);
+    const now = await kubectl(e, [
+      'get',
+      'crd',
+      'subscriptions.dapr.io',
+      '-o',
+      'jsonpath={.spec.conversion.webhook.clientConfig.caBundle}',
+    ]);
     if (now === b64(configMapRoot)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -59,7 +92,18 @@ describe('bad input against a cluster', () => {
 
   it('Dapr installed from manifests, not with Helm; then owned by Argo CD', async () => {
     await helm(e, ['repo', 'update', 'dapr']);
-    const manifests = await helm(e, ['template', 'dapr', 'dapr/dapr', '--version', '1.16.18', '-n', NAMESPACE, '--include-crds', '--set', 'dapr_sidecar_injector.webhook.enabled=false']);
+    const manifests = await helm(e, [
+      'template',
+      'dapr',
+      'dapr/dapr',
+      '--version',
+      '1.16.18',
+      '-n',
+      NAMESPACE,
+      '--include-crds',
+      '--set',
+      'dapr_sidecar_injector.webhook.enabled=false',
+    ]);
     await kubectl(e, ['create', 'namespace', NAMESPACE]);
     await writeFile(join(e.work, 'manifests.yaml'), manifests);
     // The Configuration needs its CRD established first: the second apply finds it.
@@ -81,9 +125,28 @@ describe('bad input against a cluster', () => {
     });
 
     it('two Dapr releases and no --release', async () => {
-      await helm(e, ['install', 'dapr-two', 'dapr/dapr', '--version', '1.16.18', '-n', 'dapr-two', '--create-namespace', '--skip-crds',
-        '--set', 'dapr_sidecar_injector.webhook.enabled=false', '--set', 'global.tag=1.16.18', '--kubeconfig', e.kubeconfig]);
-      await expectRefusal(['plan', '--to', '1.16.19'], 2, /Found 2 Dapr releases: dapr \(dapr-system\), dapr-two \(dapr-two\)|Found 2 Dapr releases: dapr-two \(dapr-two\), dapr \(dapr-system\)/);
+      await helm(e, [
+        'install',
+        'dapr-two',
+        'dapr/dapr',
+        '--version',
+        '1.16.18',
+        '-n',
+        'dapr-two',
+        '--create-namespace',
+        '--skip-crds',
+        '--set',
+        'dapr_sidecar_injector.webhook.enabled=false',
+        '--set',
+        'global.tag=1.16.18',
+        '--kubeconfig',
+        e.kubeconfig,
+      ]);
+      await expectRefusal(
+        ['plan', '--to', '1.16.19'],
+        2,
+        /Found 2 Dapr releases: dapr \(dapr-system\), dapr-two \(dapr-two\)|Found 2 Dapr releases: dapr-two \(dapr-two\), dapr \(dapr-system\)/,
+      );
       const chosen = await runDaprup(e, ['plan', '--to', '1.16.19', '--release', 'dapr', '--dapr-namespace', NAMESPACE, '--json']);
       expect(chosen.code, chosen.stderr).toBe(0);
       await helm(e, ['uninstall', 'dapr-two', '-n', 'dapr-two', '--wait', '--kubeconfig', e.kubeconfig]);
@@ -100,8 +163,18 @@ describe('bad input against a cluster', () => {
     it.each([
       ['an expired root', () => makeTrustBundle({ rootValidDays: 5, rootNotBeforeDaysAgo: 10 }), undefined, 'The root certificate expired'],
       ['an issuer not signed by the root', () => makeTrustBundle({ issuerSignedBy: 'other-root' }), undefined, 'not signed by the root'],
-      ['an issuer key that does not match', () => makeTrustBundle({ issuerKeyMismatch: true }), undefined, 'does not match the issuer certificate'],
-      ['Secret and ConfigMap roots that differ', () => original, () => makeTrustBundle().rootCert, 'holds a different root than the Secret'],
+      [
+        'an issuer key that does not match',
+        () => makeTrustBundle({ issuerKeyMismatch: true }),
+        undefined,
+        'does not match the issuer certificate',
+      ],
+      [
+        'Secret and ConfigMap roots that differ',
+        () => original,
+        () => makeTrustBundle().rootCert,
+        'holds a different root than the Secret',
+      ],
     ])('a trust bundle with %s', async (_n, bundle, cmRoot, sentence) => {
       const b = bundle();
       await setBundle(b, cmRoot?.() ?? b.rootCert);
@@ -126,7 +199,14 @@ describe('bad input against a cluster', () => {
       await writeFile(old, '#!/bin/sh\necho "v3.7.2+g663a896"\n', { mode: 0o755 });
       // runDaprup passes --helm already; the environment variable is the other documented way.
       const before = await snapshotCluster(e);
-      const res = await runTool(process.execPath, [join(process.cwd(), 'bin', 'run.js'), 'plan', '--to', '1.16.19', '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig], { env: { ...e.env, DAPRUP_HELM: old, CI: 'true' } }).then(() => 'exit 0', (x: Error) => x.message);
+      const res = await runTool(
+        process.execPath,
+        [join(process.cwd(), 'bin', 'run.js'), 'plan', '--to', '1.16.19', '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig],
+        { env: { ...e.env, DAPRUP_HELM: old, CI: 'true' } },
+      ).then(
+        () => 'exit 0',
+        (x: Error) => x.message,
+      );
       expect(res).toContain('exited with 3');
       expect(res).toContain('helm v3.7.2+g663a896 is too old');
       expect(await snapshotCluster(e)).toEqual(before);
@@ -139,7 +219,9 @@ describe('bad input against a cluster', () => {
     it('a user who may not delete StatefulSets is stopped in preflight, before any change', async () => {
       // A kubeconfig that impersonates a user with everything daprup needs but deleting StatefulSets.
       const role = {
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'daprup-limited' },
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'daprup-limited' },
         rules: [
           { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
           { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['patch', 'update', 'create'] },
@@ -148,8 +230,13 @@ describe('bad input against a cluster', () => {
           { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['create', 'update', 'patch'] },
         ],
       };
-      const binding = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'daprup-limited' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'daprup-limited' }, subjects: [{ kind: 'User', name: 'daprup-limited', apiGroup: 'rbac.authorization.k8s.io' }] };
+      const binding = {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'daprup-limited' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'daprup-limited' },
+        subjects: [{ kind: 'User', name: 'daprup-limited', apiGroup: 'rbac.authorization.k8s.io' }],
+      };
       await writeFile(join(e.work, 'rbac.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [role, binding] }));
       await kubectl(e, ['apply', '-f', join(e.work, 'rbac.json')]);
       const config = await kubectlJson<{ users: { user: Record<string, unknown> }[] }>(e, ['config', 'view', '--raw']);
@@ -157,8 +244,29 @@ describe('bad input against a cluster', () => {
       const limited = join(e.work, 'limited-kubeconfig');
       await writeFile(limited, JSON.stringify(config));
       const before = await snapshotCluster(e);
-      const r = await runTool(process.execPath, [join(process.cwd(), 'bin', 'run.js'), 'upgrade', '--to', '1.17.2', '--enable-ha', '--yes',
-        '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', limited, '--state-dir', e.stateDir], { env: { ...e.env, CI: 'true' } }).then(() => 'exit 0', (x: Error) => x.message);
+      const r = await runTool(
+        process.execPath,
+        [
+          join(process.cwd(), 'bin', 'run.js'),
+          'upgrade',
+          '--to',
+          '1.17.2',
+          '--enable-ha',
+          '--yes',
+          '--helm',
+          e.flavour.helm,
+          '--kubectl',
+          e.flavour.kubectl,
+          '--kubeconfig',
+          limited,
+          '--state-dir',
+          e.stateDir,
+        ],
+        { env: { ...e.env, CI: 'true' } },
+      ).then(
+        () => 'exit 0',
+        (x: Error) => x.message,
+      );
       expect(r).toContain('exited with 3');
       expect(r).toContain('may not delete statefulsets.apps in dapr-system');
       expect(r).toMatch(/Hint: \S/);
@@ -172,7 +280,19 @@ describe('bad input against a cluster', () => {
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'journal.json'), '{"schemaVersion": 1, "steps": {');
       await expectRefusal(['upgrade', '--to', '1.16.19', '--yes'], 3, 'is corrupted');
-      await writeFile(join(dir, 'journal.json'), JSON.stringify({ schemaVersion: 1, runId: 'r1', clusterId: 'another-cluster-uid', namespace: NAMESPACE, release: 'dapr', steps: {}, restarts: {}, status: 'running' }));
+      await writeFile(
+        join(dir, 'journal.json'),
+        JSON.stringify({
+          schemaVersion: 1,
+          runId: 'r1',
+          clusterId: 'another-cluster-uid',
+          namespace: NAMESPACE,
+          release: 'dapr',
+          steps: {},
+          restarts: {},
+          status: 'running',
+        }),
+      );
       await expectRefusal(['upgrade', '--to', '1.16.19', '--yes'], 3, 'belongs to another cluster');
       await writeFile(join(dir, 'journal.json'), JSON.stringify({ schemaVersion: 99, runId: 'r1', clusterId, steps: {} }));
       await expectRefusal(['upgrade', '--to', '1.16.19', '--yes'], 3, 'unknown format');

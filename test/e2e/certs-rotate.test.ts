@@ -12,13 +12,40 @@ import { parseAnchors, validateTrustBundle } from '../../src/dapr/x509.js';
 import { makeTrustBundle } from '../support/certs.js';
 import { DAPRUP_COMMAND } from '../support/cli.js';
 import { HELM_FLAVOURS } from '../support/tools.js';
-import { APP_NAMESPACES, createDaprEnv, freshInstall, helm, kubectl, kubectlJson, NAMESPACE, OUTPUTS, runDaprup, snapshotCluster, type DaprEnv } from './dapr-env.js';
+import {
+  APP_NAMESPACES,
+  createDaprEnv,
+  freshInstall,
+  helm,
+  kubectl,
+  kubectlJson,
+  NAMESPACE,
+  OUTPUTS,
+  runDaprup,
+  snapshotCluster,
+  type DaprEnv,
+} from './dapr-env.js';
 
 const VERSION = '1.17.13';
 const CONTROL_PLANE_ORDER = ['dapr-sentry', 'dapr-operator', 'dapr-placement-server', 'dapr-sidecar-injector', 'dapr-scheduler-server'];
 
-type PodJson = { metadata: { uid: string; name: string; namespace: string; creationTimestamp: string; labels?: Record<string, string>; deletionTimestamp?: string } };
-interface Sample { at: number; roots: string[]; issuer: string; configMapRoots: string[]; pods: { uid: string; owner: string; created: number }[] }
+type PodJson = {
+  metadata: {
+    uid: string;
+    name: string;
+    namespace: string;
+    creationTimestamp: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
+};
+interface Sample {
+  at: number;
+  roots: string[];
+  issuer: string;
+  configMapRoots: string[];
+  pods: { uid: string; owner: string; created: number }[];
+}
 
 const fp = (pem: string) => parseAnchors(pem).map((c) => c.x509.fingerprint256);
 
@@ -33,8 +60,18 @@ async function bundle(e: DaprEnv): Promise<{ rootCert: string; issuerCert: strin
 async function daprPods(e: DaprEnv): Promise<Sample['pods']> {
   const { items } = await kubectlJson<{ items: PodJson[] }>(e, ['get', 'pods', '--all-namespaces']);
   return items
-    .filter((p) => !p.metadata.deletionTimestamp && [NAMESPACE, ...APP_NAMESPACES].includes(p.metadata.namespace) && p.metadata.labels?.app && p.metadata.labels.app !== 'plain-web')
-    .map((p) => ({ uid: p.metadata.uid, owner: `${p.metadata.namespace}/${p.metadata.labels!.app}`, created: Date.parse(p.metadata.creationTimestamp) }));
+    .filter(
+      (p) =>
+        !p.metadata.deletionTimestamp &&
+        [NAMESPACE, ...APP_NAMESPACES].includes(p.metadata.namespace) &&
+        p.metadata.labels?.app &&
+        p.metadata.labels.app !== 'plain-web',
+    )
+    .map((p) => ({
+      uid: p.metadata.uid,
+      owner: `${p.metadata.namespace}/${p.metadata.labels!.app}`,
+      created: Date.parse(p.metadata.creationTimestamp),
+    }));
 }
 
 /** Samples the bundle and the pods every ~300 ms until stopped: what the cluster looked like during the rotation. */
@@ -44,11 +81,24 @@ function watch(e: DaprEnv): { stop: () => Promise<Sample[]> } {
   const loop = (async () => {
     while (running) {
       const [b, pods] = await Promise.all([bundle(e), daprPods(e)]).catch(() => [undefined, undefined] as const);
-      if (b && pods) samples.push({ at: Date.now(), roots: fp(b.rootCert), issuer: fp(b.issuerCert)[0]!, configMapRoots: fp(b.configMapRootCert), pods });
+      if (b && pods)
+        samples.push({
+          at: Date.now(),
+          roots: fp(b.rootCert),
+          issuer: fp(b.issuerCert)[0]!,
+          configMapRoots: fp(b.configMapRootCert),
+          pods,
+        });
       await new Promise((r) => setTimeout(r, 300));
     }
   })();
-  return { stop: async () => { running = false; await loop; return samples; } };
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
 }
 
 /** The distinct bundle states in the order seen, with the last sample of the previous state and the first of the next. */
@@ -56,7 +106,8 @@ function phases(samples: Sample[]) {
   const out: { roots: string[]; issuer: string; lastBefore: number; firstSeen: number }[] = [];
   samples.forEach((s, i) => {
     const prev = out.at(-1);
-    if (!prev || prev.issuer !== s.issuer || prev.roots.join() !== s.roots.join()) out.push({ roots: s.roots, issuer: s.issuer, lastBefore: i ? samples[i - 1]!.at : 0, firstSeen: s.at });
+    if (!prev || prev.issuer !== s.issuer || prev.roots.join() !== s.roots.join())
+      out.push({ roots: s.roots, issuer: s.issuer, lastBefore: i ? samples[i - 1]!.at : 0, firstSeen: s.at });
   });
   return out;
 }
@@ -65,7 +116,11 @@ function phases(samples: Sample[]) {
 const MADE_KEYS: string[] = [];
 
 async function keyLeaks(e: DaprEnv): Promise<{ leaks: string[]; keyFiles: number }> {
-  const needles = MADE_KEYS.flatMap((pem) => [pem.trim(), Buffer.from(pem.trim()).toString('base64').slice(0, 60), pem.trim().split('\n')[1]!]);
+  const needles = MADE_KEYS.flatMap((pem) => [
+    pem.trim(),
+    Buffer.from(pem.trim()).toString('base64').slice(0, 60),
+    pem.trim().split('\n')[1]!,
+  ]);
   const hit = (text: string) => needles.some((n) => text.includes(n));
   const leaks: string[] = [];
   let keyFiles = 0;
@@ -77,8 +132,11 @@ async function keyLeaks(e: DaprEnv): Promise<{ leaks: string[]; keyFiles: number
     if (['issuer.key', 'ca.key'].includes(d.name) && (file.mode & 0o777) === 0o600 && (dir.mode & 0o777) === 0o700) keyFiles++;
     else leaks.push(`${path} (mode ${(file.mode & 0o777).toString(8)}, dir ${(dir.mode & 0o777).toString(8)})`);
   }
-  OUTPUTS.forEach((t, i) => { if (hit(t)) leaks.push(`output #${i}: ${t.slice(0, 120)}`); });
-  if (hit(await kubectl(e, ['get', 'configmap', 'daprup-run-dapr', '-n', NAMESPACE, '-o', 'json', '--ignore-not-found']))) leaks.push('ConfigMap daprup-run-dapr (the journal)');
+  OUTPUTS.forEach((t, i) => {
+    if (hit(t)) leaks.push(`output #${i}: ${t.slice(0, 120)}`);
+  });
+  if (hit(await kubectl(e, ['get', 'configmap', 'daprup-run-dapr', '-n', NAMESPACE, '-o', 'json', '--ignore-not-found'])))
+    leaks.push('ConfigMap daprup-run-dapr (the journal)');
   return { leaks, keyFiles };
 }
 
@@ -98,7 +156,12 @@ describe('certs rotate with helm 4', () => {
   it('refuses bad inputs with one sentence and a hint, and changes nothing', async () => {
     const other = makeTrustBundle();
     const expired = makeTrustBundle({ issuerNotBeforeDaysAgo: 400, issuerValidDays: 365 });
-    const files = { wrongKey: join(dir, 'other-root.key'), root: join(dir, 'exp-ca.crt'), issuer: join(dir, 'exp-issuer.crt'), key: join(dir, 'exp-issuer.key') };
+    const files = {
+      wrongKey: join(dir, 'other-root.key'),
+      root: join(dir, 'exp-ca.crt'),
+      issuer: join(dir, 'exp-issuer.crt'),
+      key: join(dir, 'exp-issuer.key'),
+    };
     await writeFile(files.wrongKey, other.rootKey, { mode: 0o600 });
     await writeFile(files.root, expired.rootCert);
     await writeFile(files.issuer, expired.issuerCert);
@@ -147,7 +210,8 @@ describe('certs rotate with helm 4', () => {
     const after = await daprPods(e);
     const kept = (owner: string) => after.filter((p) => p.owner === owner).every((p) => podsBefore.some((b) => b.uid === p.uid));
     expect(kept(`${NAMESPACE}/dapr-sentry`)).toBe(false);
-    for (const owner of new Set(podsBefore.map((p) => p.owner))) if (owner !== `${NAMESPACE}/dapr-sentry`) expect(kept(owner), owner).toBe(true);
+    for (const owner of new Set(podsBefore.map((p) => p.owner)))
+      if (owner !== `${NAMESPACE}/dapr-sentry`) expect(kept(owner), owner).toBe(true);
     const values = JSON.parse(await helm(e, ['get', 'values', 'dapr', '-n', NAMESPACE, '-o', 'json', '--kubeconfig', e.kubeconfig]));
     expect(fp(values.dapr_sentry.tls.issuer.certPEM)).toEqual(fp(now.issuerCert));
     MADE_KEYS.push(now.issuerKey);
@@ -191,10 +255,15 @@ describe('certs rotate with helm 4', () => {
         expect(recreated.length, `phase ${i}: ${owner}`).toBeGreaterThan(0);
       }
       // Sentry, operator, placement, injector, scheduler in that order, the workloads after them.
-      const firstOf = (owner: string) => Math.min(...[...allPods.values()].filter((p) => p.owner === owner && p.created >= from && p.created <= to).map((p) => p.created));
+      const firstOf = (owner: string) =>
+        Math.min(...[...allPods.values()].filter((p) => p.owner === owner && p.created >= from && p.created <= to).map((p) => p.created));
       const cp = CONTROL_PLANE_ORDER.map((n) => firstOf(`${NAMESPACE}/${n}`));
-      expect([...cp].sort((a, b) => a - b), `phase ${i} control-plane order`).toEqual(cp);
-      for (const owner of owners.filter((o) => !o.startsWith(`${NAMESPACE}/`))) expect(firstOf(owner), `phase ${i}: ${owner} after the control plane`).toBeGreaterThanOrEqual(cp.at(-1)!);
+      expect(
+        [...cp].sort((a, b) => a - b),
+        `phase ${i} control-plane order`,
+      ).toEqual(cp);
+      for (const owner of owners.filter((o) => !o.startsWith(`${NAMESPACE}/`)))
+        expect(firstOf(owner), `phase ${i}: ${owner} after the control plane`).toBeGreaterThanOrEqual(cp.at(-1)!);
     }
     const values = JSON.parse(await helm(e, ['get', 'values', 'dapr', '-n', NAMESPACE, '-o', 'json', '--kubeconfig', e.kubeconfig]));
     expect(fp(values.dapr_sentry.tls.root.certPEM)).toEqual([newRoot]);
@@ -208,7 +277,24 @@ describe('certs rotate with helm 4', () => {
   it('SIGKILL inside phase 2 resumes to the same end state; a second rotation is refused meanwhile', async () => {
     const old = await bundle(e);
     const [cmd, ...lead] = DAPRUP_COMMAND as [string, ...string[]];
-    const child = spawn(cmd, [...lead, 'certs', 'rotate', '--yes', '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', e.stateDir], { env: { ...e.env, CI: 'true' }, detached: true, stdio: 'ignore' });
+    const child = spawn(
+      cmd,
+      [
+        ...lead,
+        'certs',
+        'rotate',
+        '--yes',
+        '--helm',
+        e.flavour.helm,
+        '--kubectl',
+        e.flavour.kubectl,
+        '--kubeconfig',
+        e.kubeconfig,
+        '--state-dir',
+        e.stateDir,
+      ],
+      { env: { ...e.env, CI: 'true' }, detached: true, stdio: 'ignore' },
+    );
     // Phase 2 has published the new issuer: kill the run while it restarts the control plane and workloads.
     for (;;) {
       const b = await bundle(e);
@@ -222,8 +308,22 @@ describe('certs rotate with helm 4', () => {
 
     const other = makeTrustBundle();
     const files = [join(dir, 'b-ca.crt'), join(dir, 'b-issuer.crt'), join(dir, 'b-issuer.key')];
-    await Promise.all([writeFile(files[0]!, other.rootCert), writeFile(files[1]!, other.issuerCert), writeFile(files[2]!, other.issuerKey, { mode: 0o600 })]);
-    const second = await runDaprup(e, ['certs', 'rotate', '--root-cert', files[0]!, '--issuer-cert', files[1]!, '--issuer-key', files[2]!, '--yes']);
+    await Promise.all([
+      writeFile(files[0]!, other.rootCert),
+      writeFile(files[1]!, other.issuerCert),
+      writeFile(files[2]!, other.issuerKey, { mode: 0o600 }),
+    ]);
+    const second = await runDaprup(e, [
+      'certs',
+      'rotate',
+      '--root-cert',
+      files[0]!,
+      '--issuer-cert',
+      files[1]!,
+      '--issuer-key',
+      files[2]!,
+      '--yes',
+    ]);
     expect(second.code).toBe(3);
     expect(second.stderr).toContain('a second one cannot start');
     const upgrade = await runDaprup(e, ['upgrade', '--to', VERSION, '--yes']);
@@ -242,7 +342,14 @@ describe('certs rotate with helm 4', () => {
     expect(fp(end.rootCert)).toEqual([fp(mid.rootCert)[1]]);
     expect(fp(end.issuerCert)).toEqual(fp(mid.issuerCert));
     expect(validateTrustBundle(end).ok).toBe(true);
-    const pending = await kubectlJson<{ items: unknown[] }>(e, ['get', 'secrets', '-n', NAMESPACE, '--field-selector', 'metadata.name=daprup-rotation-dapr']);
+    const pending = await kubectlJson<{ items: unknown[] }>(e, [
+      'get',
+      'secrets',
+      '-n',
+      NAMESPACE,
+      '--field-selector',
+      'metadata.name=daprup-rotation-dapr',
+    ]);
     expect(pending.items).toHaveLength(0);
     MADE_KEYS.push(end.issuerKey);
   });
@@ -250,8 +357,22 @@ describe('certs rotate with helm 4', () => {
   it('brings your own bundle with another root through the three phases', async () => {
     const own = makeTrustBundle();
     const files = [join(dir, 'own-ca.crt'), join(dir, 'own-issuer.crt'), join(dir, 'own-issuer.key')] as const;
-    await Promise.all([writeFile(files[0], own.rootCert), writeFile(files[1], own.issuerCert), writeFile(files[2], own.issuerKey, { mode: 0o600 })]);
-    const r = await runDaprup(e, ['certs', 'rotate', '--root-cert', files[0], '--issuer-cert', files[1], '--issuer-key', files[2], '--yes']);
+    await Promise.all([
+      writeFile(files[0], own.rootCert),
+      writeFile(files[1], own.issuerCert),
+      writeFile(files[2], own.issuerKey, { mode: 0o600 }),
+    ]);
+    const r = await runDaprup(e, [
+      'certs',
+      'rotate',
+      '--root-cert',
+      files[0],
+      '--issuer-cert',
+      files[1],
+      '--issuer-key',
+      files[2],
+      '--yes',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('replace-root');
     const end = await bundle(e);

@@ -51,15 +51,32 @@ export async function installDapr(e: DaprEnv, version: string, o: { ha?: boolean
   await writeFile(join(certs, 'issuer.key'), e.bundle.issuerKey, { mode: 0o600 });
   await helm(e, ['repo', 'update', 'dapr']);
   await helm(e, [
-    'install', 'dapr', 'dapr/dapr', '--version', version, '--namespace', NAMESPACE, '--create-namespace',
-    '--set-file', `dapr_sentry.tls.root.certPEM=${join(certs, 'ca.crt')}`,
-    '--set-file', `dapr_sentry.tls.issuer.certPEM=${join(certs, 'issuer.crt')}`,
-    '--set-file', `dapr_sentry.tls.issuer.keyPEM=${join(certs, 'issuer.key')}`,
-    '--set', 'dapr_sidecar_injector.webhook.enabled=false',
-    '--set', `${CUSTOM_VALUE.key}=${CUSTOM_VALUE.value}`,
-    '--set', `global.ha.enabled=${o.ha ?? false}`,
+    'install',
+    'dapr',
+    'dapr/dapr',
+    '--version',
+    version,
+    '--namespace',
+    NAMESPACE,
+    '--create-namespace',
+    '--set-file',
+    `dapr_sentry.tls.root.certPEM=${join(certs, 'ca.crt')}`,
+    '--set-file',
+    `dapr_sentry.tls.issuer.certPEM=${join(certs, 'issuer.crt')}`,
+    '--set-file',
+    `dapr_sentry.tls.issuer.keyPEM=${join(certs, 'issuer.key')}`,
+    '--set',
+    'dapr_sidecar_injector.webhook.enabled=false',
+    '--set',
+    `${CUSTOM_VALUE.key}=${CUSTOM_VALUE.value}`,
+    '--set',
+    `global.ha.enabled=${o.ha ?? false}`,
     ...(o.set ?? []).flatMap((s) => ['--set', s]),
-    '--wait', '--timeout', '5m', '--kubeconfig', e.kubeconfig,
+    '--wait',
+    '--timeout',
+    '5m',
+    '--kubeconfig',
+    e.kubeconfig,
   ]);
 }
 
@@ -73,10 +90,23 @@ export async function freshInstall(e: DaprEnv, version = '1.16.18', o: { ha?: bo
 /** Back to an empty cluster: the releases, their namespaces, the sample apps and the Dapr (and Argo) CRDs removed. */
 export async function resetCluster(e: DaprEnv): Promise<void> {
   await helm(e, ['uninstall', 'dapr', '--namespace', NAMESPACE, '--wait', '--kubeconfig', e.kubeconfig]).catch(() => undefined);
-  const shared = JSON.parse(await helm(e, ['list', '--namespace', 'shared', '-o', 'json', '--kubeconfig', e.kubeconfig])) as { name: string }[];
+  const shared = JSON.parse(await helm(e, ['list', '--namespace', 'shared', '-o', 'json', '--kubeconfig', e.kubeconfig])) as {
+    name: string;
+  }[];
   for (const r of shared) await helm(e, ['uninstall', r.name, '--namespace', 'shared', '--wait', '--kubeconfig', e.kubeconfig]);
-  await kubectl(e, ['delete', 'namespace', NAMESPACE, ...APP_NAMESPACES, ...EXTRA_NAMESPACES, '--ignore-not-found', '--wait=true', '--timeout=180s']);
-  const crds = (await kubectl(e, ['get', 'crd', '-o', 'name'])).split('\n').filter((n) => n.endsWith('.dapr.io') || n.endsWith('/rollouts.argoproj.io'));
+  await kubectl(e, [
+    'delete',
+    'namespace',
+    NAMESPACE,
+    ...APP_NAMESPACES,
+    ...EXTRA_NAMESPACES,
+    '--ignore-not-found',
+    '--wait=true',
+    '--timeout=180s',
+  ]);
+  const crds = (await kubectl(e, ['get', 'crd', '-o', 'name']))
+    .split('\n')
+    .filter((n) => n.endsWith('.dapr.io') || n.endsWith('/rollouts.argoproj.io'));
   if (crds.length) await kubectl(e, ['delete', ...crds, '--wait=true']);
 }
 
@@ -84,7 +114,20 @@ export async function resetCluster(e: DaprEnv): Promise<void> {
 export const OUTPUTS: string[] = [];
 
 export async function runDaprup(e: DaprEnv, args: string[], o: { stateDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const r = await daprup([...args, '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', o.stateDir ?? e.stateDir], { env: { ...e.env, ...o.env } });
+  const r = await daprup(
+    [
+      ...args,
+      '--helm',
+      e.flavour.helm,
+      '--kubectl',
+      e.flavour.kubectl,
+      '--kubeconfig',
+      e.kubeconfig,
+      '--state-dir',
+      o.stateDir ?? e.stateDir,
+    ],
+    { env: { ...e.env, ...o.env } },
+  );
   OUTPUTS.push(r.stdout, r.stderr);
   return r;
 }
@@ -94,7 +137,11 @@ export async function runDaprup(e: DaprEnv, args: string[], o: { stateDir?: stri
  * only in 0600 `issuer.key` files in 0700 directories; anything else (output, journals local or in the
  * cluster, plans, backups, logs) is a leak.
  */
-export async function findKeyLeaks(e: DaprEnv, roots: string[], extraTexts: string[] = []): Promise<{ leaks: string[]; keyFiles: string[] }> {
+export async function findKeyLeaks(
+  e: DaprEnv,
+  roots: string[],
+  extraTexts: string[] = [],
+): Promise<{ leaks: string[]; keyFiles: string[] }> {
   const { readdir, readFile, stat } = await import('node:fs/promises');
   const pem = e.bundle.issuerKey.trim();
   const body = pem.split('\n')[1]!;
@@ -113,24 +160,37 @@ export async function findKeyLeaks(e: DaprEnv, roots: string[], extraTexts: stri
       else leaks.push(`${path} (mode ${(file.mode & 0o777).toString(8)}, dir ${(dir.mode & 0o777).toString(8)})`);
     }
   }
-  OUTPUTS.concat(extraTexts).forEach((t, i) => { if (hit(t)) leaks.push(`output #${i}: ${t.slice(0, 120)}`); });
+  OUTPUTS.concat(extraTexts).forEach((t, i) => {
+    if (hit(t)) leaks.push(`output #${i}: ${t.slice(0, 120)}`);
+  });
   const journal = await kubectl(e, ['get', 'configmap', 'daprup-run-dapr', '-n', NAMESPACE, '-o', 'json', '--ignore-not-found']);
   if (hit(journal)) leaks.push('ConfigMap daprup-run-dapr');
   return { leaks, keyFiles };
 }
 
-interface Obj { kind: string; metadata: { uid: string; namespace?: string; name: string; resourceVersion: string; ownerReferences?: { name: string }[] } }
+interface Obj {
+  kind: string;
+  metadata: { uid: string; namespace?: string; name: string; resourceVersion: string; ownerReferences?: { name: string }[] };
+}
 
 /** uid → resourceVersion of every listable object, but those that change on their own (leases, events, nodes). */
 export async function snapshotCluster(e: DaprEnv): Promise<Map<string, string>> {
-  const kinds = (await kubectl(e, ['api-resources', '--verbs=list', '-o', 'name'])).split('\n').filter(Boolean)
+  const kinds = (await kubectl(e, ['api-resources', '--verbs=list', '-o', 'name']))
+    .split('\n')
+    .filter(Boolean)
     .filter((k) => !/^(events|leases|nodes|componentstatuses)(\.|$)/.test(k));
   const { items } = await kubectlJson<{ items: Obj[] }>(e, ['get', kinds.join(','), '--all-namespaces']);
-  return new Map(items.map((o) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}/${o.metadata.uid}`, o.metadata.resourceVersion]));
+  return new Map(
+    items.map((o) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}/${o.metadata.uid}`, o.metadata.resourceVersion]),
+  );
 }
 
 export async function helmHistory(e: DaprEnv): Promise<{ revision: number; status: string; chart: string }[]> {
-  return JSON.parse(await helm(e, ['history', 'dapr', '--namespace', NAMESPACE, '-o', 'json', '--kubeconfig', e.kubeconfig])) as { revision: number; status: string; chart: string }[];
+  return JSON.parse(await helm(e, ['history', 'dapr', '--namespace', NAMESPACE, '-o', 'json', '--kubeconfig', e.kubeconfig])) as {
+    revision: number;
+    status: string;
+    chart: string;
+  }[];
 }
 
 /** Revisions per workload (ReplicaSets of a Deployment, ControllerRevisions of a StatefulSet or DaemonSet). */
@@ -139,15 +199,35 @@ export async function revisionsPerWorkload(e: DaprEnv): Promise<Record<string, n
   return countRevisions(items, APP_NAMESPACES);
 }
 
-export interface PodInfo { namespace: string; name: string; app?: string; images: string[]; daprd?: string }
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  app?: string;
+  images: string[];
+  daprd?: string;
+}
 
 export async function pods(e: DaprEnv): Promise<PodInfo[]> {
-  type P = { metadata: { namespace: string; name: string; labels?: Record<string, string>; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string }[] } };
+  type P = {
+    metadata: { namespace: string; name: string; labels?: Record<string, string>; deletionTimestamp?: string };
+    spec: { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string }[] };
+  };
   const { items } = await kubectlJson<{ items: P[] }>(e, ['get', 'pods', '--all-namespaces']);
-  return items.filter((p) => !p.metadata.deletionTimestamp).map((p) => {
-    const all = [...p.spec.containers, ...(p.spec.initContainers ?? [])];
-    return { namespace: p.metadata.namespace, name: p.metadata.name, app: p.metadata.labels?.app, images: all.map((c) => c.image), daprd: all.find((c) => c.name === 'daprd')?.image.split(':').pop() };
-  });
+  return items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => {
+      const all = [...p.spec.containers, ...(p.spec.initContainers ?? [])];
+      return {
+        namespace: p.metadata.namespace,
+        name: p.metadata.name,
+        app: p.metadata.labels?.app,
+        images: all.map((c) => c.image),
+        daprd: all
+          .find((c) => c.name === 'daprd')
+          ?.image.split(':')
+          .pop(),
+      };
+    });
 }
 
 export async function trustBundleData(e: DaprEnv): Promise<string> {

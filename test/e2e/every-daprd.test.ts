@@ -16,25 +16,42 @@ const TO = '1.18.3';
 const SHARED_NS = 'shared';
 const SHARED_CHART = ['--shared-chart', `dapr/${DAPR_SHARED_CHART.name}`];
 
-interface LivePod { uid: string; name: string; owner: string; daprd?: string; native: boolean }
+interface LivePod {
+  uid: string;
+  name: string;
+  owner: string;
+  daprd?: string;
+  native: boolean;
+}
 type PodJson = {
-  metadata: { uid: string; name: string; labels?: Record<string, string>; deletionTimestamp?: string; ownerReferences?: { kind: string; name: string }[] };
+  metadata: {
+    uid: string;
+    name: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+    ownerReferences?: { kind: string; name: string }[];
+  };
   spec: { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string; restartPolicy?: string }[] };
 };
 
 /** Pods of a namespace: uid, daprd tag (container or native sidecar), and the app label that names their app. */
 async function livePods(e: DaprEnv, ns: string): Promise<LivePod[]> {
   const { items } = await kubectlJson<{ items: PodJson[] }>(e, ['get', 'pods', '-n', ns]);
-  return items.filter((p) => !p.metadata.deletionTimestamp).map((p) => {
-    const native = p.spec.initContainers?.find((c) => c.name === 'daprd' && c.restartPolicy === 'Always');
-    const daprd = p.spec.containers.find((c) => c.name === 'daprd') ?? native;
-    const owner = p.metadata.labels?.app ?? p.metadata.labels?.['app.kubernetes.io/instance'] ?? p.metadata.name;
-    return { uid: p.metadata.uid, name: p.metadata.name, owner, daprd: daprd?.image.split(':').pop(), native: !!native };
-  });
+  return items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => {
+      const native = p.spec.initContainers?.find((c) => c.name === 'daprd' && c.restartPolicy === 'Always');
+      const daprd = p.spec.containers.find((c) => c.name === 'daprd') ?? native;
+      const owner = p.metadata.labels?.app ?? p.metadata.labels?.['app.kubernetes.io/instance'] ?? p.metadata.name;
+      return { uid: p.metadata.uid, name: p.metadata.name, owner, daprd: daprd?.image.split(':').pop(), native: !!native };
+    });
 }
 
 /** The pods of one app (by its app label; bare Pods and the custom controller's pod by name). */
-const podsOf = (all: LivePod[], a: KindApp) => all.filter((p) => p.owner === a.name || (a.kind === 'ConfigMap' && p.name === 'custom-controller-0') || (a.kind === 'Pod' && p.name === a.name));
+const podsOf = (all: LivePod[], a: KindApp) =>
+  all.filter(
+    (p) => p.owner === a.name || (a.kind === 'ConfigMap' && p.name === 'custom-controller-0') || (a.kind === 'Pod' && p.name === a.name),
+  );
 
 describe.each(HELM_FLAVOURS)('every daprd with $name', (flavour) => {
   const withArgo = flavour.name === 'helm3';
@@ -48,10 +65,32 @@ describe.each(HELM_FLAVOURS)('every daprd with $name', (flavour) => {
     if (withArgo) argo = await startArgoRollouts({ api: KubeApi.fromKubeconfig(e.kubeconfig) });
     apps = await deployEveryKind(flavour.kubectl, e.kubeconfig, { rollouts: withArgo });
     const install = (name: string, set: string[]) =>
-      helm(e, ['install', name, `dapr/${DAPR_SHARED_CHART.name}`, '--version', DAPR_SHARED_CHART.version, '-n', SHARED_NS, '--create-namespace', ...set.flatMap((s) => ['--set', s]), '--wait', '--timeout', '3m', '--kubeconfig', e.kubeconfig]);
+      helm(e, [
+        'install',
+        name,
+        `dapr/${DAPR_SHARED_CHART.name}`,
+        '--version',
+        DAPR_SHARED_CHART.version,
+        '-n',
+        SHARED_NS,
+        '--create-namespace',
+        ...set.flatMap((s) => ['--set', s]),
+        '--wait',
+        '--timeout',
+        '3m',
+        '--kubeconfig',
+        e.kubeconfig,
+      ]);
     // The chart's defaults: a DaemonSet, daprd 1.15.7, Sentry on :80, mTLS off.
     await install('orders', ['shared.appId=orders-shared']);
-    await install('checkout', ['shared.appId=checkout-shared', 'shared.strategy=deployment', 'shared.deployment.replicas=2', `shared.daprd.image.tag=${FROM}`, 'shared.controlPlane.sentry.port=443', 'shared.daprd.mtls.enabled=true']);
+    await install('checkout', [
+      'shared.appId=checkout-shared',
+      'shared.strategy=deployment',
+      'shared.deployment.replicas=2',
+      `shared.daprd.image.tag=${FROM}`,
+      'shared.controlPlane.sentry.port=443',
+      'shared.daprd.mtls.enabled=true',
+    ]);
   }, 900_000);
 
   afterAll(async () => {
@@ -64,13 +103,22 @@ describe.each(HELM_FLAVOURS)('every daprd with $name', (flavour) => {
     const r = await runDaprup(e, ['plan', '--to', TO, '--json', ...SHARED_CHART]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const plan = JSON.parse(r.stdout) as { workloads: { kind: string; namespace: string; name: string; decision: string; sidecar: string; action: string }[]; sharedReleases: { name: string; daprd: string; after: string; sentryAddress: string; mtls: boolean }[]; steps: { id: string; skip?: string; commands: string[] }[]; checks: { id: string; severity: string }[] };
-    const decision = (a: KindApp) => plan.workloads.find((w) => w.kind === a.kind && w.namespace === KINDS_NAMESPACE && w.name === a.name)?.decision;
+    const plan = JSON.parse(r.stdout) as {
+      workloads: { kind: string; namespace: string; name: string; decision: string; sidecar: string; action: string }[];
+      sharedReleases: { name: string; daprd: string; after: string; sentryAddress: string; mtls: boolean }[];
+      steps: { id: string; skip?: string; commands: string[] }[];
+      checks: { id: string; severity: string }[];
+    };
+    const decision = (a: KindApp) =>
+      plan.workloads.find((w) => w.kind === a.kind && w.namespace === KINDS_NAMESPACE && w.name === a.name)?.decision;
     const expected = { restarted: 'restart', 'recreated-with-flag': 'unreached', unreached: 'unreached', 'next-run': 'next-run' } as const;
     for (const a of apps) expect(decision(a), a.key).toBe(expected[a.expect]);
     expect(plan.workloads.find((w) => w.name === 'paused')!.action).toContain('kubectl rollout resume deployment/paused --namespace kinds');
     expect(plan.workloads.find((w) => w.name === 'ondelete-sts')!.action).toContain('--recreate-pods');
-    expect(plan.sharedReleases.map((s) => [s.name, s.daprd, s.after, s.mtls]).sort()).toEqual([['checkout', FROM, TO, true], ['orders', '1.15.7', TO, false]]);
+    expect(plan.sharedReleases.map((s) => [s.name, s.daprd, s.after, s.mtls]).sort()).toEqual([
+      ['checkout', FROM, TO, true],
+      ['orders', '1.15.7', TO, false],
+    ]);
     expect(plan.sharedReleases.find((s) => s.name === 'orders')!.sentryAddress).toMatch(/:80$/);
     expect(plan.checks).toContainEqual(expect.objectContaining({ id: 'dapr-shared', severity: 'failure' }));
     const shared = plan.steps.find((s) => s.id === 'upgrade-dapr-shared')!;
@@ -80,7 +128,9 @@ describe.each(HELM_FLAVOURS)('every daprd with $name', (flavour) => {
     const restart = plan.steps.find((s) => s.id === 'restart-data-plane')!.commands.join('\n');
     expect(restart.includes('rollouts.argoproj.io canary')).toBe(withArgo);
 
-    const allowed = JSON.parse((await runDaprup(e, ['plan', '--to', TO, '--json', '--recreate-pods', '--recreate-bare-pods', ...SHARED_CHART])).stdout) as typeof plan;
+    const allowed = JSON.parse(
+      (await runDaprup(e, ['plan', '--to', TO, '--json', '--recreate-pods', '--recreate-bare-pods', ...SHARED_CHART])).stdout,
+    ) as typeof plan;
     for (const a of apps.filter((x) => x.expect === 'recreated-with-flag')) {
       expect(allowed.workloads.find((w) => w.kind === a.kind && w.name === a.name)?.decision, a.key).toBe('restart');
     }
@@ -102,7 +152,10 @@ describe.each(HELM_FLAVOURS)('every daprd with $name', (flavour) => {
       expect(now.length, a.key).toBeGreaterThan(0);
       if (a.expect === 'restarted') {
         for (const p of now) expect(p.daprd, `${a.key} ${p.name}`).toBe(TO);
-        expect(now.some((p) => was.some((w) => w.uid === p.uid)), a.key).toBe(false);
+        expect(
+          now.some((p) => was.some((w) => w.uid === p.uid)),
+          a.key,
+        ).toBe(false);
       } else {
         expect(now.map((p) => p.uid).sort(), a.key).toEqual(was.map((p) => p.uid).sort());
         for (const p of now) expect(p.daprd, `${a.key} ${p.name}`).toBe(FROM);
@@ -115,8 +168,16 @@ describe.each(HELM_FLAVOURS)('every daprd with $name', (flavour) => {
     expect(shared.length).toBe(3 + 2); // a DaemonSet on three nodes, a Deployment of two
     for (const p of shared) expect(p.daprd, p.name).toBe(TO);
     const values = JSON.parse(await helm(e, ['get', 'values', 'checkout', '-n', SHARED_NS, '-o', 'json', '--kubeconfig', e.kubeconfig]));
-    expect(values.shared).toMatchObject({ appId: 'checkout-shared', strategy: 'deployment', deployment: { replicas: 2 }, daprd: { image: { tag: TO }, mtls: { enabled: true } }, controlPlane: { sentry: { port: 443 } } });
-    expect(JSON.parse(await helm(e, ['get', 'values', 'orders', '-n', SHARED_NS, '-o', 'json', '--kubeconfig', e.kubeconfig])).shared).toMatchObject({ appId: 'orders-shared', daprd: { image: { tag: TO } } });
+    expect(values.shared).toMatchObject({
+      appId: 'checkout-shared',
+      strategy: 'deployment',
+      deployment: { replicas: 2 },
+      daprd: { image: { tag: TO }, mtls: { enabled: true } },
+      controlPlane: { sentry: { port: 443 } },
+    });
+    expect(
+      JSON.parse(await helm(e, ['get', 'values', 'orders', '-n', SHARED_NS, '-o', 'json', '--kubeconfig', e.kubeconfig])).shared,
+    ).toMatchObject({ appId: 'orders-shared', daprd: { image: { tag: TO } } });
   });
 
   it('restart --strict fails on what is out of reach; --recreate-pods and --recreate-bare-pods replace those pods', async () => {
@@ -133,19 +194,43 @@ describe.each(HELM_FLAVOURS)('every daprd with $name', (flavour) => {
       const now = podsOf(after, a);
       expect(now.length, a.key).toBe(podsOf(before, a).length);
       for (const p of now) expect(p.daprd, `${a.key} ${p.name}`).toBe(TO);
-      if (a.kind !== 'Pod') expect(now.some((p) => podsOf(before, a).some((w) => w.uid === p.uid)), a.key).toBe(false);
+      if (a.kind !== 'Pod')
+        expect(
+          now.some((p) => podsOf(before, a).some((w) => w.uid === p.uid)),
+          a.key,
+        ).toBe(false);
     }
     for (const a of apps.filter((x) => x.expect === 'unreached')) {
-      expect(podsOf(after, a).map((p) => p.uid).sort(), a.key).toEqual(podsOf(before, a).map((p) => p.uid).sort());
+      expect(
+        podsOf(after, a)
+          .map((p) => p.uid)
+          .sort(),
+        a.key,
+      ).toEqual(
+        podsOf(before, a)
+          .map((p) => p.uid)
+          .sort(),
+      );
     }
   });
 
   it('status shows Dapr Shared and names what is out of reach; a rerun restarts nothing', async () => {
     const s = await runDaprup(e, ['status', '--json']);
     expect(s.code).toBe(0);
-    const status = JSON.parse(s.stdout) as { sharedReleases: { name: string; daprd: string; skew: string }[]; unreached: { key: string }[] };
-    expect(status.sharedReleases.map((x) => [x.name, x.daprd, x.skew]).sort()).toEqual([['checkout', TO, 'none'], ['orders', TO, 'none']]);
-    expect(status.unreached.map((u) => u.key).sort()).toEqual(apps.filter((a) => a.expect === 'unreached').map((a) => a.key).sort());
+    const status = JSON.parse(s.stdout) as {
+      sharedReleases: { name: string; daprd: string; skew: string }[];
+      unreached: { key: string }[];
+    };
+    expect(status.sharedReleases.map((x) => [x.name, x.daprd, x.skew]).sort()).toEqual([
+      ['checkout', TO, 'none'],
+      ['orders', TO, 'none'],
+    ]);
+    expect(status.unreached.map((u) => u.key).sort()).toEqual(
+      apps
+        .filter((a) => a.expect === 'unreached')
+        .map((a) => a.key)
+        .sort(),
+    );
 
     const pods = await livePods(e, KINDS_NAMESPACE);
     const shared = await livePods(e, SHARED_NS);
@@ -155,7 +240,9 @@ describe.each(HELM_FLAVOURS)('every daprd with $name', (flavour) => {
     expect(again.stdout).toContain('out of reach');
     expect((await livePods(e, KINDS_NAMESPACE)).map((p) => p.uid).sort()).toEqual(pods.map((p) => p.uid).sort());
     expect((await livePods(e, SHARED_NS)).map((p) => p.uid).sort()).toEqual(shared.map((p) => p.uid).sort());
-    const rollouts = withArgo ? await kubectl(e, ['get', 'rollouts.argoproj.io', 'canary', '-n', KINDS_NAMESPACE, '-o', 'jsonpath={.status.phase}']) : 'Healthy';
+    const rollouts = withArgo
+      ? await kubectl(e, ['get', 'rollouts.argoproj.io', 'canary', '-n', KINDS_NAMESPACE, '-o', 'jsonpath={.status.phase}'])
+      : 'Healthy';
     expect(rollouts).toBe('Healthy');
   });
 });

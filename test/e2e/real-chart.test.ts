@@ -6,11 +6,30 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HELM_FLAVOURS } from '../support/tools.js';
 import {
-  createDaprEnv, freshInstall, helm, helmHistory, kubectl, kubectlJson, NAMESPACE, pods, runDaprup, snapshotCluster, trustBundleData, type DaprEnv,
+  createDaprEnv,
+  freshInstall,
+  helm,
+  helmHistory,
+  kubectl,
+  kubectlJson,
+  NAMESPACE,
+  pods,
+  runDaprup,
+  snapshotCluster,
+  trustBundleData,
+  type DaprEnv,
 } from './dapr-env.js';
 
-interface Sts { metadata: { uid: string }; spec: { replicas: number; volumeClaimTemplates?: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }[] } }
-interface Crd { spec: { conversion: { strategy: string; webhook?: { clientConfig: { service?: { namespace: string }; caBundle?: string } } } } }
+interface Sts {
+  metadata: { uid: string };
+  spec: {
+    replicas: number;
+    volumeClaimTemplates?: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }[];
+  };
+}
+interface Crd {
+  spec: { conversion: { strategy: string; webhook?: { clientConfig: { service?: { namespace: string }; caBundle?: string } } } };
+}
 interface PlanJson {
   statefulSets: { name: string; changes: string[]; claimNotes?: string[] }[];
   values: { key: string; from: unknown; to: unknown }[];
@@ -33,10 +52,12 @@ async function settledSnapshot(e: DaprEnv): Promise<Map<string, string>> {
 }
 
 const sts = (e: DaprEnv, name: string) => kubectlJson<Sts>(e, ['get', 'statefulset', name, '-n', NAMESPACE]);
-const claimSize = (s: Sts) => s.spec.volumeClaimTemplates?.find((v) => v.metadata.name === 'dapr-scheduler-data-dir')?.spec.resources.requests.storage;
-const subscriptionConversion = async (e: DaprEnv) => (await kubectlJson<Crd>(e, ['get', 'crd', 'subscriptions.dapr.io'])).spec.conversion.webhook?.clientConfig;
+const claimSize = (s: Sts) =>
+  s.spec.volumeClaimTemplates?.find((v) => v.metadata.name === 'dapr-scheduler-data-dir')?.spec.resources.requests.storage;
+const subscriptionConversion = async (e: DaprEnv) =>
+  (await kubectlJson<Crd>(e, ['get', 'crd', 'subscriptions.dapr.io'])).spec.conversion.webhook?.clientConfig;
 
-describe.each(HELM_FLAVOURS)('the real charts\' behaviours with $name', (flavour) => {
+describe.each(HELM_FLAVOURS)("the real charts' behaviours with $name", (flavour) => {
   let e: DaprEnv;
   beforeAll(async () => {
     e = await createDaprEnv(flavour, inject('kubeconfig'));
@@ -87,8 +108,13 @@ describe.each(HELM_FLAVOURS)('the real charts\' behaviours with $name', (flavour
       expect(claimSize(after)).toBe('1Gi');
       expect((await sts(e, 'dapr-placement-server')).spec.replicas).toBe(3);
       const all = await pods(e);
-      for (const p of all.filter((x) => x.namespace === NAMESPACE)) expect(p.images.every((i) => i.endsWith(':1.17.13-mariner')), `${p.name}: ${p.images.join()}`).toBe(true);
-      for (const p of all.filter((x) => x.daprd && x.app !== 'payments-legacy')) expect(p.daprd, `${p.namespace}/${p.name}`).toBe('1.17.13-mariner');
+      for (const p of all.filter((x) => x.namespace === NAMESPACE))
+        expect(
+          p.images.every((i) => i.endsWith(':1.17.13-mariner')),
+          `${p.name}: ${p.images.join()}`,
+        ).toBe(true);
+      for (const p of all.filter((x) => x.daprd && x.app !== 'payments-legacy'))
+        expect(p.daprd, `${p.namespace}/${p.name}`).toBe('1.17.13-mariner');
       expect(await subscriptionConversion(e)).toMatchObject({ service: { namespace: NAMESPACE }, caBundle: expect.any(String) });
       expect(await trustBundleData(e)).toBe(bundle);
     });
@@ -107,21 +133,50 @@ describe.each(HELM_FLAVOURS)('the real charts\' behaviours with $name', (flavour
       await freshInstall(e, '1.15.12');
       // Enabling HA with a plain helm upgrade fails on placement's immutable claim: the release is `failed` while
       // the Deployments already run 1.16.19 and placement still 1.15.12.
-      const failed = await helm(e, ['upgrade', 'dapr', 'dapr/dapr', '--version', '1.16.19', '-n', NAMESPACE, '--reset-then-reuse-values', '--set', 'global.ha.enabled=true', '--kubeconfig', e.kubeconfig]).then(() => '', (err: Error) => err.message);
+      const failed = await helm(e, [
+        'upgrade',
+        'dapr',
+        'dapr/dapr',
+        '--version',
+        '1.16.19',
+        '-n',
+        NAMESPACE,
+        '--reset-then-reuse-values',
+        '--set',
+        'global.ha.enabled=true',
+        '--kubeconfig',
+        e.kubeconfig,
+      ]).then(
+        () => '',
+        (err: Error) => err.message,
+      );
       expect(failed).toContain('updates to statefulset spec for fields other than');
       expect((await helmHistory(e)).at(-1)?.status).toBe('failed');
       // What helm did apply rolls out; wait for it so the refusal below is measured against a still cluster.
       const deployments = ['dapr-operator', 'dapr-sentry', 'dapr-sidecar-injector'];
       for (const d of deployments) await kubectl(e, ['rollout', 'status', `deployment/${d}`, '-n', NAMESPACE, '--timeout=120s']);
-      await kubectl(e, ['wait', 'pods', '--for=delete', '-n', NAMESPACE, '-l', `app.kubernetes.io/version=1.15.12,app in (${deployments.join(',')})`, '--timeout=120s']);
+      await kubectl(e, [
+        'wait',
+        'pods',
+        '--for=delete',
+        '-n',
+        NAMESPACE,
+        '-l',
+        `app.kubernetes.io/version=1.15.12,app in (${deployments.join(',')})`,
+        '--timeout=120s',
+      ]);
     });
 
     it('refuses a target a minor beyond what runs, explains the failed revision and both ways out, and changes nothing', async () => {
       const before = await settledSnapshot(e);
       const r = await runDaprup(e, ['upgrade', '--to', '1.17.13', '--yes']);
       expect(r.code).toBe(3);
-      expect(r.stderr).toMatch(/revision of release dapr \(2, Dapr 1\.16\.19\) failed; the control plane runs 1\.15\.12\. 1\.15\.12 → 1\.17\.13 skips minor version 1\.16/);
-      expect(r.stderr).toMatch(/Hint: Retry the failed upgrade \(daprup upgrade --to 1\.16\.19\) or roll back first \(helm rollback dapr 1 -n dapr-system/);
+      expect(r.stderr).toMatch(
+        /revision of release dapr \(2, Dapr 1\.16\.19\) failed; the control plane runs 1\.15\.12\. 1\.15\.12 → 1\.17\.13 skips minor version 1\.16/,
+      );
+      expect(r.stderr).toMatch(
+        /Hint: Retry the failed upgrade \(daprup upgrade --to 1\.16\.19\) or roll back first \(helm rollback dapr 1 -n dapr-system/,
+      );
       expect(await snapshotCluster(e)).toEqual(before);
     });
 
@@ -136,7 +191,11 @@ describe.each(HELM_FLAVOURS)('the real charts\' behaviours with $name', (flavour
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect((await helmHistory(e)).at(-1)?.status).toBe('deployed');
-      for (const p of (await pods(e)).filter((x) => x.namespace === NAMESPACE)) expect(p.images.every((i) => i.endsWith(':1.16.19')), `${p.name}: ${p.images.join()}`).toBe(true);
+      for (const p of (await pods(e)).filter((x) => x.namespace === NAMESPACE))
+        expect(
+          p.images.every((i) => i.endsWith(':1.16.19')),
+          `${p.name}: ${p.images.join()}`,
+        ).toBe(true);
     });
   });
 });
@@ -156,19 +215,28 @@ describe('bound scheduler claims after a storage change (helm 4)', () => {
     const plan = JSON.parse(planned.stdout) as PlanJson;
     const scheduler = plan.statefulSets.find((s) => s.name === 'dapr-scheduler-server');
     expect(scheduler?.changes).toEqual(['volumeClaimTemplates: dapr-scheduler-data-dir storage 1Gi → 16Gi']);
-    expect(scheduler?.claimNotes?.[0]).toMatch(/^The bound claims keep their size: dapr-scheduler-data-dir-dapr-scheduler-server-0 \(1Gi\), .*-2 \(1Gi\); only new replicas get 16Gi\. Grow them after the upgrade \(StorageClass \S+ (does not allow|allows) expansion/);
+    expect(scheduler?.claimNotes?.[0]).toMatch(
+      /^The bound claims keep their size: dapr-scheduler-data-dir-dapr-scheduler-server-0 \(1Gi\), .*-2 \(1Gi\); only new replicas get 16Gi\. Grow them after the upgrade \(StorageClass \S+ (does not allow|allows) expansion/,
+    );
 
     const r = await runDaprup(e, ['upgrade', '--to', '1.16.15', ...set, '--yes']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(claimSize(await sts(e, 'dapr-scheduler-server'))).toBe('16Gi');
-    const claims = await kubectlJson<{ items: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }[] }>(e, ['get', 'pvc', '-n', NAMESPACE, '-l', 'app=dapr-scheduler-server']);
+    const claims = await kubectlJson<{ items: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }[] }>(
+      e,
+      ['get', 'pvc', '-n', NAMESPACE, '-l', 'app=dapr-scheduler-server'],
+    );
     expect(claims.items.map((c) => c.spec.resources.requests.storage)).toEqual(['1Gi', '1Gi', '1Gi']);
 
     const checked = await runDaprup(e, ['check', '--json']);
-    const storage = (JSON.parse(checked.stdout) as { checks: { id: string; severity: string; finding: string; fix: string }[] }).checks.find((c) => c.id === 'control-plane-scheduler-storage');
+    const storage = (
+      JSON.parse(checked.stdout) as { checks: { id: string; severity: string; finding: string; fix: string }[] }
+    ).checks.find((c) => c.id === 'control-plane-scheduler-storage');
     expect(storage?.severity).toBe('warning');
-    expect(storage?.finding).toBe("Scheduler storage is persistent but its bound claims hold 1Gi per replica (Dapr advises at least 16Gi) (the StatefulSet's template asks 16Gi for new claims only).");
+    expect(storage?.finding).toBe(
+      "Scheduler storage is persistent but its bound claims hold 1Gi per replica (Dapr advises at least 16Gi) (the StatefulSet's template asks 16Gi for new claims only).",
+    );
     expect(storage?.fix).toContain('kubectl patch pvc dapr-scheduler-data-dir-dapr-scheduler-server-0 -n dapr-system');
   });
 });

@@ -7,8 +7,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HELM_FLAVOURS, REPO_ROOT, runTool } from '../support/tools.js';
 import {
-  createDaprEnv, CUSTOM_VALUE, findKeyLeaks, freshInstall, helm, helmHistory, kubectlJson, NAMESPACE, pods,
-  revisionsPerWorkload, runDaprup, snapshotCluster, trustBundleData, type DaprEnv,
+  createDaprEnv,
+  CUSTOM_VALUE,
+  findKeyLeaks,
+  freshInstall,
+  helm,
+  helmHistory,
+  kubectlJson,
+  NAMESPACE,
+  pods,
+  revisionsPerWorkload,
+  runDaprup,
+  snapshotCluster,
+  trustBundleData,
+  type DaprEnv,
 } from './dapr-env.js';
 
 const DAPR_WORKLOADS = ['apps-a/orders', 'apps-a/checkout', 'apps-b/inventory', 'apps-b/ledger', 'apps-c/node-agent'];
@@ -31,14 +43,47 @@ const FAULTS: [string, string[]][] = [
 
 const FAULT_OUTPUTS: string[] = [];
 
-function startUpgrade(e: DaprEnv, args: string[], stateDir = e.stateDir): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+function startUpgrade(
+  e: DaprEnv,
+  args: string[],
+  stateDir = e.stateDir,
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   // Its own process group: a killed CI job or a Ctrl-C takes daprup and the helm/kubectl it started.
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'upgrade', ...args, '--yes',
-    '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', stateDir], { env: { ...e.env, CI: 'true' }, detached: true });
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'run.js'),
+      'upgrade',
+      ...args,
+      '--yes',
+      '--helm',
+      e.flavour.helm,
+      '--kubectl',
+      e.flavour.kubectl,
+      '--kubeconfig',
+      e.kubeconfig,
+      '--state-dir',
+      stateDir,
+    ],
+    { env: { ...e.env, CI: 'true' }, detached: true },
+  );
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
-  return { child, output: () => out, exit: new Promise((r) => child.on('exit', (code) => { FAULT_OUTPUTS.push(out); r(code); })) };
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  return {
+    child,
+    output: () => out,
+    exit: new Promise((r) =>
+      child.on('exit', (code) => {
+        FAULT_OUTPUTS.push(out);
+        r(code);
+      }),
+    ),
+  };
 }
 
 async function killWhen(run: ReturnType<typeof startUpgrade>, pattern: RegExp): Promise<boolean> {
@@ -55,7 +100,11 @@ async function killWhen(run: ReturnType<typeof startUpgrade>, pattern: RegExp): 
 /** What an uninterrupted run ends with. */
 async function expectUpgraded(e: DaprEnv, target: string, revisionsBefore: Record<string, number>, bundle: string) {
   const all = await pods(e);
-  for (const p of all.filter((x) => x.namespace === NAMESPACE)) expect(p.images.every((i) => i.endsWith(`:${target}`)), p.name).toBe(true);
+  for (const p of all.filter((x) => x.namespace === NAMESPACE))
+    expect(
+      p.images.every((i) => i.endsWith(`:${target}`)),
+      p.name,
+    ).toBe(true);
   for (const p of all.filter((x) => x.daprd && x.app !== 'payments-legacy')) expect(p.daprd, p.name).toBe(target);
   expect(await trustBundleData(e)).toBe(bundle);
   const values = JSON.parse(await helm(e, ['get', 'values', 'dapr', '-n', NAMESPACE, '-o', 'json', '--kubeconfig', e.kubeconfig]));
@@ -76,25 +125,36 @@ describe('faults', () => {
   beforeAll(async () => {
     for (const f of HELM_FLAVOURS) envs.push(await createDaprEnv(f, inject('kubeconfig')));
   });
-  afterAll(async () => { for (const e of envs) await e.repo.stop(); });
-
-  it.each(FAULTS.map(([t, args], i) => [t, args.join(' '), args, i] as const))('SIGKILL when "%s" starts (%s), then the same command completes', async (title, _shown, args, i) => {
-    const e = envs[i % envs.length]!;
-    const { revisions, bundle } = await freshInstallWithBaseline(e);
-    const target = args[1]!;
-    const run = startUpgrade(e, [...args, '--concurrency', '1']);
-    const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    expect(await killWhen(run, new RegExp(`❯ ${escaped}`)), run.output()).toBe(true);
-    await run.exit;
-    // Killed inside helm-upgrade, helm dies too and leaves the release pending-upgrade: consent to roll back.
-    const again = await runDaprup(e, ['upgrade', ...args, '--yes', '--recover-pending']);
-    expect(again.code, again.stdout + again.stderr).toBe(0);
-    await expectUpgraded(e, target, revisions, bundle);
-    if (args.includes('--enable-ha')) {
-      const placement = await kubectlJson<{ status: { readyReplicas: number } }>(e, ['get', 'statefulset', 'dapr-placement-server', '-n', NAMESPACE]);
-      expect(placement.status.readyReplicas).toBe(3);
-    }
+  afterAll(async () => {
+    for (const e of envs) await e.repo.stop();
   });
+
+  it.each(FAULTS.map(([t, args], i) => [t, args.join(' '), args, i] as const))(
+    'SIGKILL when "%s" starts (%s), then the same command completes',
+    async (title, _shown, args, i) => {
+      const e = envs[i % envs.length]!;
+      const { revisions, bundle } = await freshInstallWithBaseline(e);
+      const target = args[1]!;
+      const run = startUpgrade(e, [...args, '--concurrency', '1']);
+      const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(await killWhen(run, new RegExp(`❯ ${escaped}`)), run.output()).toBe(true);
+      await run.exit;
+      // Killed inside helm-upgrade, helm dies too and leaves the release pending-upgrade: consent to roll back.
+      const again = await runDaprup(e, ['upgrade', ...args, '--yes', '--recover-pending']);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      await expectUpgraded(e, target, revisions, bundle);
+      if (args.includes('--enable-ha')) {
+        const placement = await kubectlJson<{ status: { readyReplicas: number } }>(e, [
+          'get',
+          'statefulset',
+          'dapr-placement-server',
+          '-n',
+          NAMESPACE,
+        ]);
+        expect(placement.status.readyReplicas).toBe(3);
+      }
+    },
+  );
 
   it('resumes on another machine (no local journal) from the ConfigMap, re-reading the certificates', async () => {
     const e = envs[1]!;
@@ -103,7 +163,13 @@ describe('faults', () => {
     const run = startUpgrade(e, ['--to', '1.16.19', '--concurrency', '1']);
     expect(await killWhen(run, /❯ Back up Helm values/)).toBe(true);
     await run.exit;
-    const cm = await kubectlJson<{ metadata: { annotations: Record<string, string> }; data: Record<string, string> }>(e, ['get', 'configmap', 'daprup-run-dapr', '-n', NAMESPACE]);
+    const cm = await kubectlJson<{ metadata: { annotations: Record<string, string> }; data: Record<string, string> }>(e, [
+      'get',
+      'configmap',
+      'daprup-run-dapr',
+      '-n',
+      NAMESPACE,
+    ]);
     expect(cm.metadata.annotations['daprup.io/schema-version']).toBe('1');
     expect(JSON.stringify(cm.data)).not.toMatch(/PRIVATE KEY|LS0tLS1CRUdJTi/);
     // A fresh CI runner: another state directory, nothing local.
@@ -128,12 +194,19 @@ describe('faults', () => {
     expect(sameMachine.stderr).toMatch(/Another daprup run holds the lock for release dapr in dapr-system \(pid \d+ on \S+, since \S+\)\./);
     const second = await runDaprup(e, ['upgrade', '--to', '1.16.19', '--yes'], { stateDir: join(e.work, 'second-machine') });
     expect(second.code).toBe(3);
-    expect(second.stderr).toMatch(/Another daprup run holds the lease for release dapr in dapr-system: \S+\/\d+, run \S+, renewed \d+s ago\./);
+    expect(second.stderr).toMatch(
+      /Another daprup run holds the lease for release dapr in dapr-system: \S+\/\d+, run \S+, renewed \d+s ago\./,
+    );
     expect(await run.exit).toBe(0);
 
     // A Lease left by a run on another machine that stopped renewing two minutes ago.
     const old = new Date(Date.now() - 120_000).toISOString().replace(/Z$/, '000Z');
-    const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'daprup-dapr', namespace: NAMESPACE, annotations: { 'daprup.io/run-id': 'gone-run' } }, spec: { holderIdentity: 'ci-runner-7/4242', leaseDurationSeconds: 30, acquireTime: old, renewTime: old } };
+    const lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'daprup-dapr', namespace: NAMESPACE, annotations: { 'daprup.io/run-id': 'gone-run' } },
+      spec: { holderIdentity: 'ci-runner-7/4242', leaseDurationSeconds: 30, acquireTime: old, renewTime: old },
+    };
     await runToolInput(e, ['create', '-f', '-'], JSON.stringify(lease));
     const third = await runDaprup(e, ['upgrade', '--to', '1.17.2', '--yes']);
     expect(third.code, third.stderr).toBe(0);
@@ -144,8 +217,27 @@ describe('faults', () => {
     const e = envs[1]!;
     const { revisions, bundle } = await freshInstallWithBaseline(e);
     // A helm upgrade that can never become ready (an unschedulable operator), killed while it waits.
-    const hung = spawn(e.flavour.helm, ['upgrade', 'dapr', 'dapr/dapr', '--version', '1.16.18', '-n', NAMESPACE, '--reuse-values',
-      '--set', 'dapr_operator.resources.requests.cpu=100000', '--wait', '--timeout', '5m', '--kubeconfig', e.kubeconfig], { env: e.env });
+    const hung = spawn(
+      e.flavour.helm,
+      [
+        'upgrade',
+        'dapr',
+        'dapr/dapr',
+        '--version',
+        '1.16.18',
+        '-n',
+        NAMESPACE,
+        '--reuse-values',
+        '--set',
+        'dapr_operator.resources.requests.cpu=100000',
+        '--wait',
+        '--timeout',
+        '5m',
+        '--kubeconfig',
+        e.kubeconfig,
+      ],
+      { env: e.env },
+    );
     for (let i = 0; i < 400; i++) {
       if ((await helmHistory(e)).at(-1)?.status === 'pending-upgrade') break;
       await new Promise((r) => setTimeout(r, 100));
@@ -169,7 +261,9 @@ describe('faults', () => {
   it('the API server stopped for 40 s as restart-data-plane begins: reads time out, retry, and the run completes', async () => {
     const e = envs[0]!;
     const { revisions, bundle } = await freshInstallWithBaseline(e);
-    const port = new URL((await kubectlJson<{ clusters: { cluster: { server: string } }[] }>(e, ['config', 'view', '--minify'])).clusters[0]!.cluster.server).port;
+    const port = new URL(
+      (await kubectlJson<{ clusters: { cluster: { server: string } }[] }>(e, ['config', 'view', '--minify'])).clusters[0]!.cluster.server,
+    ).port;
     const pid = Number((await runTool('pgrep', ['-f', `kube-apiserver .*--secure-port=${port}( |$)`])).trim().split('\n')[0]);
     expect(pid).toBeGreaterThan(0);
     const run = startUpgrade(e, [...PATCH, '--concurrency', '1']);
@@ -203,7 +297,9 @@ function runToolInput(e: DaprEnv, args: string[], input: string): Promise<void> 
   return new Promise((resolve, reject) => {
     const c = spawn(e.flavour.kubectl, ['--kubeconfig', e.kubeconfig, ...args], { env: e.env });
     let err = '';
-    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(err))));
     c.stdin.end(input);
   });

@@ -11,8 +11,23 @@ const RESTARTED = ['apps-a/orders', 'apps-a/checkout', 'apps-b/inventory', 'apps
 /** Starts `daprup upgrade` and SIGKILLs it as soon as its output shows the first restart. */
 function upgradeKilledDuringRestart(e: DaprEnv, target: string): Promise<{ killed: boolean; output: string }> {
   return new Promise((resolve) => {
-    const args = [join(REPO_ROOT, 'bin', 'run.js'), 'upgrade', '--to', target, '--yes', '--concurrency', '1',
-      '--helm', e.flavour.helm, '--kubectl', e.flavour.kubectl, '--kubeconfig', e.kubeconfig, '--state-dir', e.stateDir];
+    const args = [
+      join(REPO_ROOT, 'bin', 'run.js'),
+      'upgrade',
+      '--to',
+      target,
+      '--yes',
+      '--concurrency',
+      '1',
+      '--helm',
+      e.flavour.helm,
+      '--kubectl',
+      e.flavour.kubectl,
+      '--kubeconfig',
+      e.kubeconfig,
+      '--state-dir',
+      e.stateDir,
+    ];
     const child = spawn(process.execPath, args, { env: { ...e.env, CI: 'true' } });
     let output = '';
     let killed = false;
@@ -22,7 +37,9 @@ function upgradeKilledDuringRestart(e: DaprEnv, target: string): Promise<{ kille
         killed = child.kill('SIGKILL');
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     child.on('exit', () => resolve({ killed, output }));
   });
 }
@@ -57,7 +74,19 @@ describe.each(HELM_FLAVOURS)('resume with $name', (flavour) => {
   });
 
   it('status --json reports sidecar skew after a control-plane-only upgrade, and none after daprup restart', async () => {
-    await helm(e, ['upgrade', 'dapr', 'dapr/dapr', '--version', '1.17.2', '-n', NAMESPACE, '--reset-then-reuse-values', '--wait', '--kubeconfig', e.kubeconfig]);
+    await helm(e, [
+      'upgrade',
+      'dapr',
+      'dapr/dapr',
+      '--version',
+      '1.17.2',
+      '-n',
+      NAMESPACE,
+      '--reset-then-reuse-values',
+      '--wait',
+      '--kubeconfig',
+      e.kubeconfig,
+    ]);
     const skewed = JSON.parse((await runDaprup(e, ['status', '--json'])).stdout);
     expect(skewed.release.version).toBe('1.17.2');
     expect(skewed.skewedWorkloads).toBe(RESTARTED.length);

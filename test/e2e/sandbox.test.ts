@@ -158,7 +158,10 @@ describe('sandbox control plane', () => {
     beforeAll(async () => {
       // The sandbox is shared by all e2e files: a Dapr install left by an earlier file would decide the image.
       const found = await getJson<{ items: { metadata: { namespace: string } }[] }>([
-        'get', 'deployments', '-A', '--field-selector=metadata.name=dapr-sidecar-injector',
+        'get',
+        'deployments',
+        '-A',
+        '--field-selector=metadata.name=dapr-sidecar-injector',
       ]);
       for (const d of found.items) {
         await kubectl(['-n', d.metadata.namespace, 'delete', 'deployment', 'dapr-sidecar-injector', '--wait']);
@@ -187,7 +190,11 @@ describe('sandbox control plane', () => {
               metadata: { labels: { app: 'dapr-sidecar-injector' } },
               spec: {
                 containers: [
-                  { name: 'dapr-sidecar-injector', image: 'docker.io/daprio/dapr:1.14.4', env: [{ name: 'SIDECAR_IMAGE', value: OLD_SIDECAR }] },
+                  {
+                    name: 'dapr-sidecar-injector',
+                    image: 'docker.io/daprio/dapr:1.14.4',
+                    env: [{ name: 'SIDECAR_IMAGE', value: OLD_SIDECAR }],
+                  },
                 ],
               },
             },
@@ -260,7 +267,10 @@ describe('operator stand-in', () => {
   /** The project's own minimal Subscription CRD with the chart's conversion webhook placeholder. */
   function subscriptionCrd(): string {
     const version = (name: string, storage: boolean) => ({
-      name, served: true, storage, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      name,
+      served: true,
+      storage,
+      schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
     });
     return JSON.stringify({
       apiVersion: 'apiextensions.k8s.io/v1',
@@ -283,7 +293,12 @@ describe('operator stand-in', () => {
   }
 
   const trustBundle = (caCrt: string) =>
-    JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dapr-trust-bundle', namespace: OPERATOR_NS }, data: { 'ca.crt': caCrt } });
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'dapr-trust-bundle', namespace: OPERATOR_NS },
+      data: { 'ca.crt': caCrt },
+    });
 
   const operatorDeployment = JSON.stringify({
     apiVersion: 'apps/v1',
@@ -317,11 +332,18 @@ describe('operator stand-in', () => {
   }
 
   /** Re-applies the CRD as an upgrade tool would (server-side, forcing conflicts). */
-  const reapplyCrd = () => kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'sandbox-e2e', '-f', '-'], subscriptionCrd());
+  const reapplyCrd = () =>
+    kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'sandbox-e2e', '-f', '-'], subscriptionCrd());
 
   beforeAll(async () => {
     // An earlier file may have left a Dapr operator or a Subscription CRD in the shared sandbox.
-    const found = await getJson<{ items: { metadata: { namespace: string; name: string } }[] }>(['get', 'deployments', '-A', '-l', 'app=dapr-operator']);
+    const found = await getJson<{ items: { metadata: { namespace: string; name: string } }[] }>([
+      'get',
+      'deployments',
+      '-A',
+      '-l',
+      'app=dapr-operator',
+    ]);
     for (const d of found.items) await kubectl(['-n', d.metadata.namespace, 'delete', 'deployment', d.metadata.name, '--wait']);
     await kubectl(['delete', 'crd', CRD, '--ignore-not-found', '--wait']);
     await kubectl(['create', 'namespace', OPERATOR_NS]);
@@ -343,7 +365,12 @@ describe('operator stand-in', () => {
     await kubectl(['apply', '-f', '-'], operatorDeployment);
     await kubectl(['-n', OPERATOR_NS, 'rollout', 'status', 'deployment/dapr-operator', '--timeout=60s']);
     await waitForClientConfig(OPERATOR_NS, ROOT_A);
-    const crd = await getJson<{ metadata: { managedFields: { manager: string; operation: string }[] } }>(['get', 'crd', CRD, '--show-managed-fields']);
+    const crd = await getJson<{ metadata: { managedFields: { manager: string; operation: string }[] } }>([
+      'get',
+      'crd',
+      CRD,
+      '--show-managed-fields',
+    ]);
     expect(crd.metadata.managedFields).toContainEqual(expect.objectContaining({ manager: 'operator', operation: 'Update' }));
   });
 

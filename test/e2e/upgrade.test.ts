@@ -4,8 +4,19 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PINNED_SIDECAR_IMAGE } from '../sandbox/sample-apps.js';
 import { HELM_FLAVOURS } from '../support/tools.js';
 import {
-  createDaprEnv, CUSTOM_VALUE, freshInstall, helm, helmHistory, kubectlJson, NAMESPACE, pods,
-  revisionsPerWorkload, runDaprup, snapshotCluster, trustBundleData, type DaprEnv,
+  createDaprEnv,
+  CUSTOM_VALUE,
+  freshInstall,
+  helm,
+  helmHistory,
+  kubectlJson,
+  NAMESPACE,
+  pods,
+  revisionsPerWorkload,
+  runDaprup,
+  snapshotCluster,
+  trustBundleData,
+  type DaprEnv,
 } from './dapr-env.js';
 
 describe.each(HELM_FLAVOURS)('upgrades with $name', (flavour) => {
@@ -57,7 +68,11 @@ describe.each(HELM_FLAVOURS)('upgrades with $name', (flavour) => {
     const all = await pods(e);
     const controlPlane = all.filter((p) => p.namespace === NAMESPACE);
     expect(controlPlane.length).toBeGreaterThanOrEqual(5);
-    for (const p of controlPlane) expect(p.images.every((i) => i.endsWith(':1.16.19')), `${p.name}: ${p.images.join()}`).toBe(true);
+    for (const p of controlPlane)
+      expect(
+        p.images.every((i) => i.endsWith(':1.16.19')),
+        `${p.name}: ${p.images.join()}`,
+      ).toBe(true);
     for (const p of all.filter((x) => x.daprd)) {
       expect(p.daprd, `${p.namespace}/${p.name}`).toBe(p.app === 'payments-legacy' ? PINNED_SIDECAR_IMAGE.split(':')[1] : '1.16.19');
     }
@@ -75,7 +90,23 @@ describe.each(HELM_FLAVOURS)('upgrades with $name', (flavour) => {
   });
 
   it('a plain helm upgrade that enables HA fails on the placement StatefulSet (the fixture is faithful)', async () => {
-    const failed = await helm(e, ['upgrade', 'dapr', 'dapr/dapr', '--version', '1.16.19', '-n', NAMESPACE, '--reuse-values', '--set', 'global.ha.enabled=true', '--kubeconfig', e.kubeconfig]).then(() => '', (err: Error) => err.message);
+    const failed = await helm(e, [
+      'upgrade',
+      'dapr',
+      'dapr/dapr',
+      '--version',
+      '1.16.19',
+      '-n',
+      NAMESPACE,
+      '--reuse-values',
+      '--set',
+      'global.ha.enabled=true',
+      '--kubeconfig',
+      e.kubeconfig,
+    ]).then(
+      () => '',
+      (err: Error) => err.message,
+    );
     expect(failed).toContain('updates to statefulset spec for fields other than');
     const last = (await helmHistory(e)).at(-1)!;
     await helm(e, ['rollback', 'dapr', String(last.revision - 1), '-n', NAMESPACE, '--wait', '--kubeconfig', e.kubeconfig]);
@@ -86,7 +117,10 @@ describe.each(HELM_FLAVOURS)('upgrades with $name', (flavour) => {
     const r = await runDaprup(e, ['upgrade', '--to', '1.17.2', '--enable-ha', '--yes']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const placement = await kubectlJson<{ spec: { replicas: number; volumeClaimTemplates?: { metadata: { name: string } }[] }; status: { readyReplicas: number } }>(e, ['get', 'statefulset', 'dapr-placement-server', '-n', NAMESPACE]);
+    const placement = await kubectlJson<{
+      spec: { replicas: number; volumeClaimTemplates?: { metadata: { name: string } }[] };
+      status: { readyReplicas: number };
+    }>(e, ['get', 'statefulset', 'dapr-placement-server', '-n', NAMESPACE]);
     expect(placement.spec.replicas).toBe(3);
     expect(placement.status.readyReplicas).toBe(3);
     expect(placement.spec.volumeClaimTemplates?.map((v) => v.metadata.name)).toEqual(['raft-log']);

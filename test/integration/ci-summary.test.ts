@@ -17,8 +17,18 @@ async function report(files: Record<string, string>, config: Record<string, unkn
   const dir = await mkdtemp(join(tmpdir(), 'daprup-ci-summary-'));
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   const out = join(dir, 'report.json');
-  await writeFile(join(dir, 'vitest.config.mjs'), `export default ${JSON.stringify({ test: { include: ['*.test.ts'], reporters: [['json', { outputFile: out }]], ...config } })};`);
-  await new Promise<void>((resolve) => execFile(vitest, ['run', '--root', dir], { env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}`, DAPRUP_TEST_REPORT: '' } }, () => resolve()));
+  await writeFile(
+    join(dir, 'vitest.config.mjs'),
+    `export default ${JSON.stringify({ test: { include: ['*.test.ts'], reporters: [['json', { outputFile: out }]], ...config } })};`,
+  );
+  await new Promise<void>((resolve) =>
+    execFile(
+      vitest,
+      ['run', '--root', dir],
+      { env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}`, DAPRUP_TEST_REPORT: '' } },
+      () => resolve(),
+    ),
+  );
   return JSON.parse(await readFile(out, 'utf8'));
 }
 
@@ -37,7 +47,10 @@ describe('the CI summary line', () => {
   }, 60_000);
 
   it('counts a failing global setup and a missing report as failures', async () => {
-    const r = await report({ 'ok.test.ts': OK, 'setup.mjs': `export default async () => { throw new Error('global setup broke'); };` }, { globalSetup: ['setup.mjs'] });
+    const r = await report(
+      { 'ok.test.ts': OK, 'setup.mjs': `export default async () => { throw new Error('global setup broke'); };` },
+      { globalSetup: ['setup.mjs'] },
+    );
     expect(r).toMatchObject({ numTotalTests: 0, success: false });
     expect(summaryLine(summarize([r], 2))).toBe('0 passed, 2 failed');
   }, 60_000);

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { daprup } from '../support/cli.js';
 import { HELM_FLAVOURS } from '../support/tools.js';
 
-const [{ helm, kubectl }] = HELM_FLAVOURS as [typeof HELM_FLAVOURS[number]];
+const [{ helm, kubectl }] = HELM_FLAVOURS as [(typeof HELM_FLAVOURS)[number]];
 let dir: string;
 let unreachable: string;
 
@@ -15,22 +15,39 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'daprup-cli-'));
   unreachable = join(dir, 'kubeconfig');
   // A kubeconfig pointing at a closed loopback port: nothing listens there.
-  await writeFile(unreachable, `apiVersion: v1
+  await writeFile(
+    unreachable,
+    `apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
 users: [{name: u, user: {token: x}}]
 contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
-`);
+`,
+  );
 });
 
-const base = (o: { helm?: string; kubectl?: string } = {}) => ['--helm', o.helm ?? helm, '--kubectl', o.kubectl ?? kubectl, '--kubeconfig', unreachable, '--state-dir', join(dir, 'state')];
+const base = (o: { helm?: string; kubectl?: string } = {}) => [
+  '--helm',
+  o.helm ?? helm,
+  '--kubectl',
+  o.kubectl ?? kubectl,
+  '--kubeconfig',
+  unreachable,
+  '--state-dir',
+  join(dir, 'state'),
+];
 
 describe('bad input', () => {
   it.each([
     ['a malformed version', ['plan', '--to', '1.16'], 2, 'is not a Dapr version'],
     ['a word for a version', ['plan', '--to', 'latest'], 2, 'is not a Dapr version'],
-    ['a namespace with shell metacharacters', ['plan', '--to', '1.16.19', '--dapr-namespace', 'dapr;rm -rf /'], 2, 'not a valid Kubernetes name'],
+    [
+      'a namespace with shell metacharacters',
+      ['plan', '--to', '1.16.19', '--dapr-namespace', 'dapr;rm -rf /'],
+      2,
+      'not a valid Kubernetes name',
+    ],
     ['an invalid --set', ['plan', '--to', '1.16.19', '--set', 'novalue'], 2, 'is not of the form key=value'],
     ['a values file that does not exist', ['plan', '--to', '1.16.19', '-f', '/nonexistent/values.yaml'], 2, 'does not exist'],
     ['--concurrency 0', ['plan', '--to', '1.16.19', '--concurrency', '0'], 2, 'out of range'],

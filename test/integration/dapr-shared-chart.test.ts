@@ -78,7 +78,16 @@ describe.each(HELM_FLAVOURS)('fixture Dapr Shared chart through $name', (flavour
   const helm = (args: string[]) => runTool(flavour.helm, args, { env: helmHomeEnv(home) });
 
   async function render(...args: string[]): Promise<K8sObject[]> {
-    const out = await helm(['template', RELEASE, 'fixture/dapr-shared-chart', '--version', DAPR_SHARED_CHART.version, '--namespace', NS, ...args]);
+    const out = await helm([
+      'template',
+      RELEASE,
+      'fixture/dapr-shared-chart',
+      '--version',
+      DAPR_SHARED_CHART.version,
+      '--namespace',
+      NS,
+      ...args,
+    ]);
     return parseAllDocuments(out)
       .map((d) => d.toJS() as K8sObject | null)
       .filter((o): o is K8sObject => o !== null);
@@ -105,10 +114,15 @@ describe.each(HELM_FLAVOURS)('fixture Dapr Shared chart through $name', (flavour
     expect(arg(daprd.args, '--control-plane-address')).toBe('dapr-api.dapr-system.svc.cluster.local:80');
     expect(arg(daprd.args, '--placement-host-address')).toBe('dapr-placement-server.dapr-system.svc.cluster.local:50005');
     // The root reaches daprd through an env var, read when the container starts: a new root needs a pod restart.
-    expect(daprd.env).toContainEqual({ name: 'DAPR_TRUST_ANCHORS', valueFrom: { configMapKeyRef: { name: `${RELEASE}-shared-cm`, key: 'dapr-trust-anchors' } } });
+    expect(daprd.env).toContainEqual({
+      name: 'DAPR_TRUST_ANCHORS',
+      valueFrom: { configMapKeyRef: { name: `${RELEASE}-shared-cm`, key: 'dapr-trust-anchors' } },
+    });
     expect(daprd.env).toContainEqual({ name: 'DAPR_CONTROLPLANE_NAMESPACE', value: 'dapr-system' });
     expect(daprd.env).toContainEqual({ name: 'DAPR_API_TOKEN', valueFrom: { secretKeyRef: { name: FULLNAME, key: 'dapr-api-token' } } });
-    expect(daprd.volumeMounts).toEqual([{ mountPath: '/var/run/secrets/dapr.io/sentrytoken', name: 'dapr-identity-token', readOnly: true }]);
+    expect(daprd.volumeMounts).toEqual([
+      { mountPath: '/var/run/secrets/dapr.io/sentrytoken', name: 'dapr-identity-token', readOnly: true },
+    ]);
     expect(spec.volumes[0].projected.sources[0].serviceAccountToken.audience).toBe('spiffe://cluster.local/ns/dapr-system/dapr-sentry');
   }
 
@@ -128,8 +142,17 @@ describe.each(HELM_FLAVOURS)('fixture Dapr Shared chart through $name', (flavour
 
   it('is served by the loopback repository as dapr-shared-chart, one version, no app version', async () => {
     expect((await helm(['version', '--short'])).trim()).toMatch(new RegExp(`^v${flavour.major}\\.`));
-    const rows = JSON.parse(await helm(['search', 'repo', 'fixture/dapr-shared-chart', '--versions', '-o', 'json'])) as Array<Record<string, string>>;
-    expect(rows).toEqual([{ name: 'fixture/dapr-shared-chart', version: DAPR_SHARED_CHART.version, app_version: '', description: 'Helm Chart For Dapr Shared Apps' }]);
+    const rows = JSON.parse(await helm(['search', 'repo', 'fixture/dapr-shared-chart', '--versions', '-o', 'json'])) as Array<
+      Record<string, string>
+    >;
+    expect(rows).toEqual([
+      {
+        name: 'fixture/dapr-shared-chart',
+        version: DAPR_SHARED_CHART.version,
+        app_version: '',
+        description: 'Helm Chart For Dapr Shared Apps',
+      },
+    ]);
     // Search matches by substring: `<repo>/dapr` lists Dapr Shared too, so only an exact name tells them apart.
     const both = JSON.parse(await helm(['search', 'repo', 'fixture/dapr', '--versions', '-o', 'json'])) as Array<Record<string, string>>;
     expect(both.map((r) => r.name).sort()).toEqual(['fixture/dapr', 'fixture/dapr-shared-chart']);
@@ -137,7 +160,12 @@ describe.each(HELM_FLAVOURS)('fixture Dapr Shared chart through $name', (flavour
     const dest = join(home, 'pull');
     await helm(['pull', 'fixture/dapr-shared-chart', '--version', DAPR_SHARED_CHART.version, '--untar', '--untardir', dest]);
     const chart = parse(await readFile(join(dest, 'dapr-shared-chart', 'Chart.yaml'), 'utf8'));
-    expect(chart).toEqual({ apiVersion: 'v2', name: 'dapr-shared-chart', description: 'Helm Chart For Dapr Shared Apps', version: DAPR_SHARED_CHART.version });
+    expect(chart).toEqual({
+      apiVersion: 'v2',
+      name: 'dapr-shared-chart',
+      description: 'Helm Chart For Dapr Shared Apps',
+      version: DAPR_SHARED_CHART.version,
+    });
 
     // Opt-in: the default repository serves the Dapr chart only.
     const plain = await startChartRepo({ helm: flavour.helm, versions: ['1.16.19'] });
@@ -178,7 +206,10 @@ describe.each(HELM_FLAVOURS)('fixture Dapr Shared chart through $name', (flavour
     const daprd = ds.spec.template.spec.containers[0];
     expect(arg(daprd.args, '--sentry-address')).toBe('dapr-sentry.dapr-system.svc.cluster.local:80');
     expect(arg(daprd.args, '--enable-mtls')).toBe('false');
-    expect(ds.spec.template.spec.tolerations.map((t: { key: string }) => t.key)).toEqual(['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']);
+    expect(ds.spec.template.spec.tolerations.map((t: { key: string }) => t.key)).toEqual([
+      'node-role.kubernetes.io/control-plane',
+      'node-role.kubernetes.io/master',
+    ]);
 
     const service = find(objs, 'Service', `${APP_ID}-dapr`);
     expect(service.metadata.labels).toEqual(CHART_LABELS);
@@ -203,9 +234,12 @@ describe.each(HELM_FLAVOURS)('fixture Dapr Shared chart through $name', (flavour
   it('takes the daprd version from shared.daprd.image.tag, and the Sentry port and mTLS from their values', async () => {
     const objs = await render(
       ...REQUIRED,
-      '--set', 'shared.daprd.image.tag=1.16.2',
-      '--set', 'shared.controlPlane.sentry.port=443',
-      '--set', 'shared.daprd.mtls.enabled=true',
+      '--set',
+      'shared.daprd.image.tag=1.16.2',
+      '--set',
+      'shared.controlPlane.sentry.port=443',
+      '--set',
+      'shared.daprd.mtls.enabled=true',
     );
     const ds = find(objs, 'DaemonSet', FULLNAME);
     expectPodTemplate(ds.spec.template, '1.16.2');
@@ -214,7 +248,9 @@ describe.each(HELM_FLAVOURS)('fixture Dapr Shared chart through $name', (flavour
     expect(arg(daprd.args, '--enable-mtls')).toBe('true');
     // A mirror: <registry>/<name>:<tag>.
     const mirrored = await render(...REQUIRED, '--set', 'shared.daprd.image.registry=mirror.example.com/daprio');
-    expect(find(mirrored, 'DaemonSet', FULLNAME).spec.template.spec.containers[0].image).toBe(`mirror.example.com/daprio/daprd:${DAPR_SHARED_CHART.daprdTag}`);
+    expect(find(mirrored, 'DaemonSet', FULLNAME).spec.template.spec.containers[0].image).toBe(
+      `mirror.example.com/daprio/daprd:${DAPR_SHARED_CHART.daprdTag}`,
+    );
   });
 
   it('requires shared.appId, as the real chart', async () => {

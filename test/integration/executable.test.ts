@@ -9,7 +9,11 @@ import { ExitCode } from '../../src/errors.js';
 import { DAPRUP_BIN, runProgram } from '../support/cli.js';
 import { REPO_ROOT, runTool } from '../support/tools.js';
 
-const pjson = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string; devDependencies: { node: string } };
+const pjson = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  devDependencies: { node: string };
+};
 const skipped = 'DAPRUP_BIN is not set: the CLI under test is bin/run.js (DAPRUP_BIN=release/daprup-linux-x64 after npm run package)';
 
 describe('the standalone executable', () => {
@@ -17,7 +21,11 @@ describe('the standalone executable', () => {
     if (!DAPRUP_BIN) return ctx.skip(skipped);
     const env = { PATH: await mkdtemp(join(tmpdir(), 'daprup-no-node-')) };
     const version = await runProgram([DAPRUP_BIN], ['--version'], { env });
-    expect(version).toEqual({ code: 0, stdout: `${pjson.name}/${pjson.version} linux-x64 node-v${pjson.devDependencies.node}\n`, stderr: '' });
+    expect(version).toEqual({
+      code: 0,
+      stdout: `${pjson.name}/${pjson.version} linux-x64 node-v${pjson.devDependencies.node}\n`,
+      stderr: '',
+    });
     const bad = await runProgram([DAPRUP_BIN], ['plan', '--to', '1.16'], { env });
     expect(bad.code).toBe(ExitCode.usage);
     expect(bad.stderr).toContain('"1.16" is not a Dapr version.');

@@ -47,8 +47,17 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
  * 1Gi, 16Gi in the recalled 1.14.3 and from 1.17.7 (so 1.17.13 and 1.18.3).
  */
 const SCHEDULER_DEFAULT_STORAGE: Record<string, string> = {
-  '1.14.2': '1Gi', '1.14.3': '16Gi', '1.14.5': '1Gi', '1.15.12': '1Gi', '1.16.15': '1Gi', '1.16.18': '1Gi',
-  '1.16.19': '1Gi', '1.17.2': '1Gi', '1.17.6': '1Gi', '1.17.13': '16Gi', '1.18.3': '16Gi',
+  '1.14.2': '1Gi',
+  '1.14.3': '16Gi',
+  '1.14.5': '1Gi',
+  '1.15.12': '1Gi',
+  '1.16.15': '1Gi',
+  '1.16.18': '1Gi',
+  '1.16.19': '1Gi',
+  '1.17.2': '1Gi',
+  '1.17.6': '1Gi',
+  '1.17.13': '16Gi',
+  '1.18.3': '16Gi',
 };
 
 /** What global.k8sLabels renders on a component's objects (managed-by was the literal "helm" up to 1.14). */
@@ -77,7 +86,12 @@ function liveScheduler(storage: string): ServedObject {
       replicas: 3,
       selector: { matchLabels: { app: 'dapr-scheduler-server' } },
       volumeClaimTemplates: [
-        { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'dapr-scheduler-data-dir' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } } },
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'dapr-scheduler-data-dir' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } },
+        },
       ],
     },
   };
@@ -119,11 +133,26 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
   async function dryRun(version: string, mode: 'client' | 'server', api?: DiscoveryApi, ...args: string[]): Promise<any> {
     // Helm 3 reaches the cluster even for a client dry run (helm 4 does not): give it the discovery stand-in.
     const cluster = api ? ['--kube-apiserver', api.url, '--disable-openapi-validation'] : [];
-    const out = await helm(['install', 'dapr', 'fixture/dapr', '--version', version, '--namespace', NS, `--dry-run=${mode}`, '-o', 'json', ...cluster, ...args]);
+    const out = await helm([
+      'install',
+      'dapr',
+      'fixture/dapr',
+      '--version',
+      version,
+      '--namespace',
+      NS,
+      `--dry-run=${mode}`,
+      '-o',
+      'json',
+      ...cluster,
+      ...args,
+    ]);
     return JSON.parse(out);
   }
   const manifestOf = (release: { manifest: string }): K8sObject[] =>
-    parseAllDocuments(release.manifest).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
+    parseAllDocuments(release.manifest)
+      .map((d) => d.toJS() as K8sObject | null)
+      .filter((o): o is K8sObject => o !== null);
 
   beforeAll(async () => {
     [repo, home] = await Promise.all([startChartRepo({ helm: flavour.helm }), mkdtemp(join(tmpdir(), `daprup-${flavour.name}-`))]);
@@ -132,9 +161,12 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     const files = { 'ca.crt': bundle.rootCert, 'issuer.crt': bundle.issuerCert, 'issuer.key': bundle.issuerKey };
     for (const [name, pem] of Object.entries(files)) await writeFile(join(home, name), pem, { mode: 0o600 });
     tlsArgs.push(
-      '--set-file', `dapr_sentry.tls.root.certPEM=${join(home, 'ca.crt')}`,
-      '--set-file', `dapr_sentry.tls.issuer.certPEM=${join(home, 'issuer.crt')}`,
-      '--set-file', `dapr_sentry.tls.issuer.keyPEM=${join(home, 'issuer.key')}`,
+      '--set-file',
+      `dapr_sentry.tls.root.certPEM=${join(home, 'ca.crt')}`,
+      '--set-file',
+      `dapr_sentry.tls.issuer.certPEM=${join(home, 'issuer.crt')}`,
+      '--set-file',
+      `dapr_sentry.tls.issuer.keyPEM=${join(home, 'issuer.key')}`,
     );
   });
 
@@ -150,7 +182,19 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     // Newest first, as helm sorts them.
     expect(rows.map((r) => [r.version, r.app_version])).toEqual([...FIXTURE_VERSIONS].reverse().map((v) => [v, v]));
     // Every minor 1.14-1.18, the recalled 1.14.3, both sides of the scheduler lookup, and the patches other tests use.
-    expect(FIXTURE_VERSIONS).toEqual(['1.14.2', '1.14.3', '1.14.5', '1.15.12', '1.16.15', '1.16.18', '1.16.19', '1.17.2', '1.17.6', '1.17.13', '1.18.3']);
+    expect(FIXTURE_VERSIONS).toEqual([
+      '1.14.2',
+      '1.14.3',
+      '1.14.5',
+      '1.15.12',
+      '1.16.15',
+      '1.16.18',
+      '1.16.19',
+      '1.17.2',
+      '1.17.6',
+      '1.17.13',
+      '1.18.3',
+    ]);
     // Without --versions only the newest.
     const latest = JSON.parse(await helm(['search', 'repo', 'fixture/dapr', '-o', 'json'])) as Array<Record<string, string>>;
     expect(latest.map((r) => r.version)).toEqual(['1.18.3']);
@@ -161,7 +205,11 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
 
     const secret = find(objs, 'Secret', 'dapr-trust-bundle');
     expect(secret.metadata.namespace).toBe(NS);
-    expect(secret.data).toEqual({ 'ca.crt': b64(bundle.rootCert), 'issuer.crt': b64(bundle.issuerCert), 'issuer.key': b64(bundle.issuerKey) });
+    expect(secret.data).toEqual({
+      'ca.crt': b64(bundle.rootCert),
+      'issuer.crt': b64(bundle.issuerCert),
+      'issuer.key': b64(bundle.issuerKey),
+    });
     // Byte for byte the same root as the Secret: Sentry regenerates the CA when they differ.
     expect(find(objs, 'ConfigMap', 'dapr-trust-bundle').data).toEqual({ 'ca.crt': bundle.rootCert });
 
@@ -194,7 +242,9 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     }
     const kinds = objs.map((o) => o.kind);
     // Without HA only the scheduler has a disruption budget (the real chart renders it whenever the scheduler is on).
-    expect(objs.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata.name)).toEqual(['dapr-scheduler-server-disruption-budget']);
+    expect(objs.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata.name)).toEqual([
+      'dapr-scheduler-server-disruption-budget',
+    ]);
     expect(kinds).not.toContain('Job');
     expect(objs.filter((o) => o.kind === 'Service').map((o) => o.spec.type ?? 'ClusterIP')).not.toContain('LoadBalancer');
     expect(find(objs, 'Service', 'dapr-sentry').spec.selector).toEqual({ app: 'dapr-sentry' });
@@ -213,7 +263,9 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     // Non-HA: the placement StatefulSet has no volumeClaimTemplates; the scheduler has its data dir.
     expect(find(objs, 'StatefulSet', 'dapr-placement-server').spec.volumeClaimTemplates).toBeUndefined();
     const schedulerClaims = find(objs, 'StatefulSet', 'dapr-scheduler-server').spec.volumeClaimTemplates;
-    expect(schedulerClaims.map((c: K8sObject) => [c.metadata.name, c.spec.resources.requests.storage])).toEqual([['dapr-scheduler-data-dir', SCHEDULER_DEFAULT_STORAGE[version]]]);
+    expect(schedulerClaims.map((c: K8sObject) => [c.metadata.name, c.spec.resources.requests.storage])).toEqual([
+      ['dapr-scheduler-data-dir', SCHEDULER_DEFAULT_STORAGE[version]],
+    ]);
   });
 
   it('renders the trust bundle objects without data unless all three PEMs are set', async () => {
@@ -240,12 +292,21 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
       },
     ]);
     expect(placement.spec.template.spec.containers[0].volumeMounts.map((m: { name: string }) => m.name)).toContain('raft-log');
-    expect(ha.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.spec.selector.matchLabels.app).sort()).toEqual(
-      [...DEPLOYMENTS, ...STATEFULSETS].sort(),
-    );
+    expect(
+      ha
+        .filter((o) => o.kind === 'PodDisruptionBudget')
+        .map((o) => o.spec.selector.matchLabels.app)
+        .sort(),
+    ).toEqual([...DEPLOYMENTS, ...STATEFULSETS].sort());
 
     // Placement-only HA, its storage class, and the in-memory log that needs no claim.
-    const placementHa = await render('1.16.19', '--set', 'dapr_placement.ha=true', '--set', 'dapr_placement.volumeclaims.storageClassName=fast');
+    const placementHa = await render(
+      '1.16.19',
+      '--set',
+      'dapr_placement.ha=true',
+      '--set',
+      'dapr_placement.volumeclaims.storageClassName=fast',
+    );
     const p = find(placementHa, 'StatefulSet', 'dapr-placement-server');
     expect(p.spec.replicas).toBe(3);
     expect(p.spec.volumeClaimTemplates[0].spec.storageClassName).toBe('fast');
@@ -258,12 +319,18 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     const scheduler = (objs: K8sObject[]) => find(objs, 'StatefulSet', 'dapr-scheduler-server');
     // As the real get-replicas: 1, or 3 with global.ha.enabled, in 1.14; always 3 from 1.15.
     const replicas: Array<[string, boolean, number]> = [
-      ['1.14.5', false, 1], ['1.14.5', true, 3], ['1.15.12', false, 3], ['1.15.12', true, 3], ['1.18.3', false, 3],
+      ['1.14.5', false, 1],
+      ['1.14.5', true, 3],
+      ['1.15.12', false, 3],
+      ['1.15.12', true, 3],
+      ['1.18.3', false, 3],
     ];
     for (const [version, ha, expected] of replicas) {
       expect(scheduler(await render(version, '--set', `global.ha.enabled=${ha}`)).spec.replicas, `${version} ha=${ha}`).toBe(expected);
     }
-    expect(find(await render('1.14.2'), 'Deployment', 'dapr-operator').spec.template.spec.containers[0].image).toBe('ghcr.io/dapr/operator:1.14.2');
+    expect(find(await render('1.14.2'), 'Deployment', 'dapr-operator').spec.template.spec.containers[0].image).toBe(
+      'ghcr.io/dapr/operator:1.14.2',
+    );
 
     // global.scheduler.enabled=false: 0 replicas up to 1.16, no scheduler objects at all from 1.17.
     const off116 = await render('1.16.19', '--set', 'global.scheduler.enabled=false');
@@ -333,12 +400,24 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
       expect(chart).toMatchObject({ apiVersion: 'v2', name: 'dapr', version, appVersion: version });
       expect(chart.dependencies).toEqual(SUBCHARTS.map((name) => ({ name, repository: `file://${name}`, version })));
     }
-    expect(SUBCHARTS).toEqual(['dapr_rbac', 'dapr_operator', 'dapr_placement', 'dapr_sidecar_injector', 'dapr_sentry', 'dapr_scheduler', 'dapr_config']);
+    expect(SUBCHARTS).toEqual([
+      'dapr_rbac',
+      'dapr_operator',
+      'dapr_placement',
+      'dapr_sidecar_injector',
+      'dapr_sentry',
+      'dapr_scheduler',
+      'dapr_config',
+    ]);
     // The pulled package holds the subcharts under charts/, each stamped with the chart version.
     const dest = join(home, 'pull-subcharts');
     await helm(['pull', 'fixture/dapr', '--version', '1.15.12', '--untar', '--untardir', dest]);
     expect((await readdir(join(dest, 'dapr', 'charts'))).sort()).toEqual([...SUBCHARTS].sort());
-    expect(parse(await readFile(join(dest, 'dapr', 'charts', 'dapr_scheduler', 'Chart.yaml'), 'utf8'))).toMatchObject({ apiVersion: 'v1', name: 'dapr_scheduler', version: '1.15.12' });
+    expect(parse(await readFile(join(dest, 'dapr', 'charts', 'dapr_scheduler', 'Chart.yaml'), 'utf8'))).toMatchObject({
+      apiVersion: 'v1',
+      name: 'dapr_scheduler',
+      version: '1.15.12',
+    });
     expect(Object.keys(parse(await readFile(join(dest, 'dapr', 'values.yaml'), 'utf8')))).toEqual(['global']);
 
     // What the release stores (`.chart.values`, which `helm get values --all` merges the user's values onto).
@@ -355,9 +434,17 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
         const values = release.chart.values;
         expect(Object.keys(values).sort(), version).toEqual([...SUBCHARTS, 'global'].sort());
         // Subchart defaults, each with a copy of global.
-        expect(values.dapr_operator).toMatchObject({ component: 'operator', logLevel: 'info', watchInterval: '0', image: { name: 'operator' } });
+        expect(values.dapr_operator).toMatchObject({
+          component: 'operator',
+          logLevel: 'info',
+          watchInterval: '0',
+          image: { name: 'operator' },
+        });
         expect(values.dapr_scheduler.cluster).toEqual({
-          etcdDataDirPath: '/var/run/data/dapr-scheduler', storageClassName: '', storageSize: SCHEDULER_DEFAULT_STORAGE[version], inMemoryStorage: false,
+          etcdDataDirPath: '/var/run/data/dapr-scheduler',
+          storageClassName: '',
+          storageSize: SCHEDULER_DEFAULT_STORAGE[version],
+          inMemoryStorage: false,
         });
         expect(values.dapr_sidecar_injector.webhook).toEqual({ enabled: true });
         expect(values.dapr_sentry.global.tag).toBe(version);
@@ -372,7 +459,10 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     // The values hold the templates unrendered (a values diff meets `app.kubernetes.io/name: "{{ .Release.Name }}"`).
     const api = flavour.major === 3 ? await startDiscoveryApi() : undefined;
     try {
-      for (const [version, managedBy] of [['1.14.5', 'helm'], ['1.16.19', '{{ .Release.Service }}']] as const) {
+      for (const [version, managedBy] of [
+        ['1.14.5', 'helm'],
+        ['1.16.19', '{{ .Release.Service }}'],
+      ] as const) {
         expect((await dryRun(version, 'client', api)).chart.values.global.k8sLabels, version).toEqual({
           'app.kubernetes.io/name': '{{ .Release.Name }}',
           'app.kubernetes.io/version': '{{ .Values.global.tag }}',
@@ -389,10 +479,18 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     await writeFile(file, 'global:\n  k8sLabels:\n    example.com/owner: "team-{{ .Values.component }}-{{ .Release.Namespace }}"\n');
     const objs = await render('1.17.13', '-f', file);
     expect(find(objs, 'Deployment', 'dapr-sentry').metadata.labels).toEqual({
-      app: 'dapr-sentry', ...daprLabels('1.17.13', 'sentry'), 'example.com/owner': `team-sentry-${NS}`,
+      app: 'dapr-sentry',
+      ...daprLabels('1.17.13', 'sentry'),
+      'example.com/owner': `team-sentry-${NS}`,
     });
-    expect(find(objs, 'ServiceAccount', 'dapr-operator').metadata.labels).toEqual({ ...daprLabels('1.17.13', 'rbac'), 'example.com/owner': `team-rbac-${NS}` });
-    expect(find(objs, 'Configuration', 'daprsystem').metadata.labels).toEqual({ ...daprLabels('1.17.13', 'config'), 'example.com/owner': `team-config-${NS}` });
+    expect(find(objs, 'ServiceAccount', 'dapr-operator').metadata.labels).toEqual({
+      ...daprLabels('1.17.13', 'rbac'),
+      'example.com/owner': `team-rbac-${NS}`,
+    });
+    expect(find(objs, 'Configuration', 'daprsystem').metadata.labels).toEqual({
+      ...daprLabels('1.17.13', 'config'),
+      'example.com/owner': `team-config-${NS}`,
+    });
   });
 
   it('puts a variant tag on every image, the sidecar image and the version label', async () => {
@@ -400,31 +498,44 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     const objs = await render('1.16.19', '--set', `global.tag=${tag}`);
     for (const name of [...DEPLOYMENTS, ...STATEFULSETS]) {
       const w = find(objs, (DEPLOYMENTS as readonly string[]).includes(name) ? 'Deployment' : 'StatefulSet', name);
-      expect(w.spec.template.spec.containers.map((c: { image: string }) => c.image), name).toEqual([`ghcr.io/dapr/${IMAGES[name]}:${tag}`]);
+      expect(
+        w.spec.template.spec.containers.map((c: { image: string }) => c.image),
+        name,
+      ).toEqual([`ghcr.io/dapr/${IMAGES[name]}:${tag}`]);
       expect(w.metadata.labels, name).toEqual({ app: name, ...daprLabels('1.16.19', COMPONENTS[name]!, tag) });
     }
     const injector = find(objs, 'Deployment', 'dapr-sidecar-injector').spec.template.spec.containers[0];
     expect(injector.env).toContainEqual({ name: 'SIDECAR_IMAGE', value: `ghcr.io/dapr/daprd:${tag}` });
     // With a registry too: <registry>/<name>:<tag>.
     const mirrored = await render('1.16.19', '--set', `global.tag=${tag}`, '--set', 'global.registry=mirror.example.com/dapr');
-    expect(find(mirrored, 'StatefulSet', 'dapr-scheduler-server').spec.template.spec.containers[0].image).toBe(`mirror.example.com/dapr/scheduler:${tag}`);
+    expect(find(mirrored, 'StatefulSet', 'dapr-scheduler-server').spec.template.spec.containers[0].image).toBe(
+      `mirror.example.com/dapr/scheduler:${tag}`,
+    );
     expect(find(mirrored, 'Deployment', 'dapr-sidecar-injector').spec.template.spec.containers[0].env).toContainEqual({
-      name: 'SIDECAR_IMAGE', value: `mirror.example.com/dapr/daprd:${tag}`,
+      name: 'SIDECAR_IMAGE',
+      value: `mirror.example.com/dapr/daprd:${tag}`,
     });
   });
 
   it('honours user values: webhook off, operator log level, registry, mTLS off', async () => {
     const objs = await render(
       '1.16.19',
-      '--set', 'dapr_sidecar_injector.webhook.enabled=false',
-      '--set', 'dapr_operator.logLevel=debug',
-      '--set', 'global.registry=registry.example.com/dapr',
-      '--set', 'global.mtls.enabled=false',
+      '--set',
+      'dapr_sidecar_injector.webhook.enabled=false',
+      '--set',
+      'dapr_operator.logLevel=debug',
+      '--set',
+      'global.registry=registry.example.com/dapr',
+      '--set',
+      'global.mtls.enabled=false',
     );
     expect(objs.map((o) => o.kind)).not.toContain('MutatingWebhookConfiguration');
     find(objs, 'Deployment', 'dapr-sidecar-injector');
     const operator = find(objs, 'Deployment', 'dapr-operator').spec.template.spec.containers[0];
-    expect(operator.args.slice(operator.args.indexOf('--log-level'), operator.args.indexOf('--log-level') + 2)).toEqual(['--log-level', 'debug']);
+    expect(operator.args.slice(operator.args.indexOf('--log-level'), operator.args.indexOf('--log-level') + 2)).toEqual([
+      '--log-level',
+      'debug',
+    ]);
     expect(operator.image).toBe('registry.example.com/dapr/operator:1.16.19');
     const injector = find(objs, 'Deployment', 'dapr-sidecar-injector').spec.template.spec.containers[0];
     expect(injector.env).toContainEqual({ name: 'SIDECAR_IMAGE', value: 'registry.example.com/dapr/daprd:1.16.19' });
@@ -439,17 +550,40 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     expect(find(defaults, 'Deployment', 'dapr-operator').spec.template.spec.priorityClassName).toBeUndefined();
     expect(find(defaults, 'Deployment', 'dapr-operator').spec.template.spec.affinity).toBeUndefined();
 
-    const tuned = await render('1.16.19', '--set', 'global.ha.enabled=true', '--set', 'global.priorityClassName=system-cluster-critical',
-      '--set', 'dapr_operator.watchInterval=1m', '--set', 'global.ha.topologyKey=kubernetes.io/hostname');
+    const tuned = await render(
+      '1.16.19',
+      '--set',
+      'global.ha.enabled=true',
+      '--set',
+      'global.priorityClassName=system-cluster-critical',
+      '--set',
+      'dapr_operator.watchInterval=1m',
+      '--set',
+      'global.ha.topologyKey=kubernetes.io/hostname',
+    );
     expect(operatorArgs(tuned)).toContain('--watch-interval 1m');
     for (const name of [...DEPLOYMENTS, ...STATEFULSETS]) {
       const spec = find(tuned, (DEPLOYMENTS as readonly string[]).includes(name) ? 'Deployment' : 'StatefulSet', name).spec.template.spec;
       expect(spec.priorityClassName, name).toBe('system-cluster-critical');
-      expect(spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm, name).toEqual({ labelSelector: { matchLabels: { app: name } }, topologyKey: 'kubernetes.io/hostname' });
+      expect(spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm, name).toEqual({
+        labelSelector: { matchLabels: { app: name } },
+        topologyKey: 'kubernetes.io/hostname',
+      });
     }
-    expect(find(tuned, 'ResourceQuota', 'system-critical-quota').spec.scopeSelector.matchExpressions).toEqual([{ operator: 'In', scopeName: 'PriorityClass', values: ['system-cluster-critical'] }]);
-    const required = await render('1.16.19', '--set', 'global.ha.enabled=true', '--set', 'global.ha.podAntiAffinityPolicy=requiredDuringSchedulingIgnoredDuringExecution');
-    expect(find(required, 'Deployment', 'dapr-sentry').spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([{ labelSelector: { matchLabels: { app: 'dapr-sentry' } }, topologyKey: 'topology.kubernetes.io/zone' }]);
+    expect(find(tuned, 'ResourceQuota', 'system-critical-quota').spec.scopeSelector.matchExpressions).toEqual([
+      { operator: 'In', scopeName: 'PriorityClass', values: ['system-cluster-critical'] },
+    ]);
+    const required = await render(
+      '1.16.19',
+      '--set',
+      'global.ha.enabled=true',
+      '--set',
+      'global.ha.podAntiAffinityPolicy=requiredDuringSchedulingIgnoredDuringExecution',
+    );
+    expect(
+      find(required, 'Deployment', 'dapr-sentry').spec.template.spec.affinity.podAntiAffinity
+        .requiredDuringSchedulingIgnoredDuringExecution,
+    ).toEqual([{ labelSelector: { matchLabels: { app: 'dapr-sentry' } }, topologyKey: 'topology.kubernetes.io/zone' }]);
   });
 
   it('ships the CRDs of the real chart per version in crds/ of the pulled chart, with its schema changes and the Subscription conversion webhook', async () => {
@@ -481,7 +615,13 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     const v118Files = [...base, 'mcpservers.yaml', 'workflowaccesspolicy.yaml'].sort();
     const v15 = ['maxConcurrentActivityInvocations', 'maxConcurrentWorkflowInvocations'];
     const v17 = [...v15, 'stateRetentionPolicy'].sort();
-    const v18 = [...v17, 'activityConcurrencyLimits', 'globalMaxConcurrentActivityInvocations', 'globalMaxConcurrentWorkflowInvocations', 'workflowConcurrencyLimits'].sort();
+    const v18 = [
+      ...v17,
+      'activityConcurrencyLimits',
+      'globalMaxConcurrentActivityInvocations',
+      'globalMaxConcurrentWorkflowInvocations',
+      'workflowConcurrencyLimits',
+    ].sort();
     const expected: Array<[string, string[], string[] | undefined]> = [
       ['1.14.5', base, undefined], // no spec.workflow before 1.15
       ['1.15.12', base, v15],
@@ -499,16 +639,28 @@ describe.each(HELM_FLAVOURS)('fixture Dapr chart through $name', (flavour) => {
     }
     const v118 = byVersion.get('1.18.3')!;
     expect([...v118.keys()].sort()).toEqual([
-      'components.dapr.io', 'configurations.dapr.io', 'httpendpoints.dapr.io', 'mcpservers.dapr.io', 'resiliencies.dapr.io', 'subscriptions.dapr.io', 'workflowaccesspolicies.dapr.io',
+      'components.dapr.io',
+      'configurations.dapr.io',
+      'httpendpoints.dapr.io',
+      'mcpservers.dapr.io',
+      'resiliencies.dapr.io',
+      'subscriptions.dapr.io',
+      'workflowaccesspolicies.dapr.io',
     ]);
     expect(v118.get('mcpservers.dapr.io').spec).toMatchObject({ names: { kind: 'MCPServer', plural: 'mcpservers' }, scope: 'Namespaced' });
-    expect(v118.get('workflowaccesspolicies.dapr.io').spec).toMatchObject({ names: { kind: 'WorkflowAccessPolicy', plural: 'workflowaccesspolicies' }, scope: 'Namespaced' });
+    expect(v118.get('workflowaccesspolicies.dapr.io').spec).toMatchObject({
+      names: { kind: 'WorkflowAccessPolicy', plural: 'workflowaccesspolicies' },
+      scope: 'Namespaced',
+    });
 
     // The Subscription CRD of every version: both versions served, v2alpha1 stored, converted by the operator's
     // webhook whose namespace the chart leaves as `replaceme` and whose caBundle it leaves out.
     for (const [version, crds] of byVersion) {
       const subscription = crds.get('subscriptions.dapr.io');
-      expect(subscription.spec.versions.map((v: any) => [v.name, v.served, v.storage]), version).toEqual([
+      expect(
+        subscription.spec.versions.map((v: any) => [v.name, v.served, v.storage]),
+        version,
+      ).toEqual([
         ['v1alpha1', true, false],
         ['v2alpha1', true, true],
       ]);

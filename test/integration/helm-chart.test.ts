@@ -14,7 +14,9 @@ import { startChartRepo, type ChartRepo } from '../support/chart-repo.js';
 import { HELM_FLAVOURS, helmHomeEnv } from '../support/tools.js';
 
 const workloads = (yaml: string) =>
-  parseAllDocuments(yaml).map((d) => d.toJSON() as Workload | null).filter((o): o is Workload => !!o && ['Deployment', 'StatefulSet'].includes(o.kind));
+  parseAllDocuments(yaml)
+    .map((d) => d.toJSON() as Workload | null)
+    .filter((o): o is Workload => !!o && ['Deployment', 'StatefulSet'].includes(o.kind));
 
 describe.each(HELM_FLAVOURS)('$name', (flavour) => {
   let repo: ChartRepo;
@@ -46,7 +48,9 @@ describe.each(HELM_FLAVOURS)('$name', (flavour) => {
     const dest = join(work, 'pull');
     await helm.pull('dapr/dapr', '1.17.2', dest);
     const crds = await readdir(join(dest, 'dapr', 'crds'));
-    expect(crds).toEqual(expect.arrayContaining(['components.yaml', 'configuration.yaml', 'subscription.yaml', 'resiliency.yaml', 'httpendpoints.yaml']));
+    expect(crds).toEqual(
+      expect.arrayContaining(['components.yaml', 'configuration.yaml', 'subscription.yaml', 'resiliency.yaml', 'httpendpoints.yaml']),
+    );
   });
 
   it('finds the placement StatefulSet to recreate when HA is enabled, and none for a patch upgrade', async () => {

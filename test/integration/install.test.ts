@@ -12,7 +12,11 @@ import { ExitCode } from '../../src/errors.js';
 import { DAPRUP_COMMAND, daprup, runProgram } from '../support/cli.js';
 import { REPO_ROOT, runTool } from '../support/tools.js';
 
-const pjson = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string; engines: { node: string } };
+const pjson = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  engines: { node: string };
+};
 const NEEDED = Number(/\d+/.exec(pjson.engines.node)?.[0]);
 
 /** A node older than "engines" on this machine: on PATH or in the usual places (the distribution's Node 20 here). */
@@ -42,8 +46,14 @@ const old = oldNode();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'daprup-install-'));
-  const [packed] = JSON.parse(await runTool('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO_ROOT, env: npmEnv })) as [{ filename: string }];
-  await runTool('npm', ['install', '--global', '--prefix', join(dir, 'prefix'), join(dir, packed.filename), '--prefer-offline', '--no-audit', '--no-fund'], { env: npmEnv });
+  const [packed] = JSON.parse(
+    await runTool('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO_ROOT, env: npmEnv }),
+  ) as [{ filename: string }];
+  await runTool(
+    'npm',
+    ['install', '--global', '--prefix', join(dir, 'prefix'), join(dir, packed.filename), '--prefer-offline', '--no-audit', '--no-fund'],
+    { env: npmEnv },
+  );
   installed = join(dir, 'prefix', 'lib', 'node_modules', pjson.name);
 });
 
@@ -53,7 +63,9 @@ describe('npm install -g of the packed package', () => {
   it(`on Node < ${NEEDED}: one sentence naming both versions, exit 2, before anything loads`, async (ctx) => {
     if (!old) return ctx.skip(`no Node older than ${NEEDED} on this machine (looked on PATH, /usr/local/bin, /usr/bin, /bin)`);
     // As a shell whose `node` is the old one runs it: through the installed bin link and its #!/usr/bin/env node.
-    const r = await runProgram([join(dir, 'prefix', 'bin', 'daprup')], ['plan', '--to', '1.17.2'], { env: { PATH: `${dirname(old.path)}${delimiter}/usr/bin${delimiter}/bin`, HOME: dir } });
+    const r = await runProgram([join(dir, 'prefix', 'bin', 'daprup')], ['plan', '--to', '1.17.2'], {
+      env: { PATH: `${dirname(old.path)}${delimiter}/usr/bin${delimiter}/bin`, HOME: dir },
+    });
     expect(r.code).toBe(ExitCode.usage);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
@@ -65,13 +77,21 @@ describe('npm install -g of the packed package', () => {
     expect(lines[0]).not.toMatch(/TypeError|Warning/);
   });
 
-  it('on the pinned Node: --version, --help and every command\'s --help as the CLI under test prints them', async () => {
-    const manifests = [join(REPO_ROOT, 'oclif.manifest.json'), join(REPO_ROOT, 'node_modules', '@oclif', 'plugin-autocomplete', 'oclif.manifest.json')];
-    const ids = (await Promise.all(manifests.map(async (m) => Object.keys((JSON.parse(await readFile(m, 'utf8')) as { commands: object }).commands)))).flat();
+  it("on the pinned Node: --version, --help and every command's --help as the CLI under test prints them", async () => {
+    const manifests = [
+      join(REPO_ROOT, 'oclif.manifest.json'),
+      join(REPO_ROOT, 'node_modules', '@oclif', 'plugin-autocomplete', 'oclif.manifest.json'),
+    ];
+    const ids = (
+      await Promise.all(manifests.map(async (m) => Object.keys((JSON.parse(await readFile(m, 'utf8')) as { commands: object }).commands)))
+    ).flat();
     expect(ids).toEqual(expect.arrayContaining(['plan', 'upgrade', 'certs:export', 'autocomplete']));
     const npmCli = [process.execPath, join(installed, 'bin', 'run.js')];
     for (const args of [['--version'], ['--help'], [], ['certs'], ...ids.map((id) => [...id.split(':'), '--help'])]) {
-      const [want, got] = await Promise.all([runProgram(npmCli, args, { env: { ...env, CI: 'true' } }), daprup(args, { env: { NODE_ENV: undefined } })]);
+      const [want, got] = await Promise.all([
+        runProgram(npmCli, args, { env: { ...env, CI: 'true' } }),
+        daprup(args, { env: { NODE_ENV: undefined } }),
+      ]);
       expect({ args, ...got }).toEqual({ args, ...want });
       expect(want.stdout).not.toBe('');
     }
@@ -87,10 +107,14 @@ describe('npm install -g of the packed package', () => {
         expect(r.stdout).toContain(`printf "$(daprup autocomplete script ${shell})" >> ~/.${shell}rc`);
       }
       const files = (await readdir(cache, { recursive: true, withFileTypes: true })).filter((f) => f.isFile());
-      return Object.fromEntries(await Promise.all(files.map(async (f) => {
-        const file = join(f.parentPath, f.name);
-        return [file.slice(cache.length), (await readFile(file, 'utf8')).replaceAll(cache, '<cache>')];
-      })));
+      return Object.fromEntries(
+        await Promise.all(
+          files.map(async (f) => {
+            const file = join(f.parentPath, f.name);
+            return [file.slice(cache.length), (await readFile(file, 'utf8')).replaceAll(cache, '<cache>')];
+          }),
+        ),
+      );
     };
     const want = await written([process.execPath, join(installed, 'bin', 'run.js')], join(dir, 'cache-npm'));
     const got = await written(DAPRUP_COMMAND, join(dir, 'cache-under-test'));

@@ -120,10 +120,14 @@ export async function startInjector(opts: InjectorOptions): Promise<Injector> {
 
   await register(opts.api, url, opts.pki.ca);
   // The apiserver picks up webhook configurations through an informer: wait until it really calls us.
-  await waitUntil(async () => {
-    await opts.api.raw('POST', '/api/v1/namespaces/default/pods?dryRun=All', probePod());
-    return probed;
-  }, 30_000, 'the apiserver never called the sidecar injector webhook');
+  await waitUntil(
+    async () => {
+      await opts.api.raw('POST', '/api/v1/namespaces/default/pods?dryRun=All', probePod());
+      return probed;
+    },
+    30_000,
+    'the apiserver never called the sidecar injector webhook',
+  );
   log(`injector: ${url}`);
 
   return {

@@ -28,10 +28,18 @@ export class KubeApi {
 
   /** From a kubeconfig the sandbox wrote (certificates inline), e.g. for a stand-in a test starts itself. */
   static fromKubeconfig(path: string): KubeApi {
-    type Kubeconfig = { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[]; users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[] };
+    type Kubeconfig = {
+      clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+      users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+    };
     const k = parseYaml(readFileSync(path, 'utf8')) as Kubeconfig;
     const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
-    return new KubeApi({ server: k.clusters[0]!.cluster.server, ca: b64(k.clusters[0]!.cluster['certificate-authority-data']), cert: b64(k.users[0]!.user['client-certificate-data']), key: b64(k.users[0]!.user['client-key-data']) });
+    return new KubeApi({
+      server: k.clusters[0]!.cluster.server,
+      ca: b64(k.clusters[0]!.cluster['certificate-authority-data']),
+      cert: b64(k.users[0]!.user['client-certificate-data']),
+      key: b64(k.users[0]!.user['client-key-data']),
+    });
   }
 
   /** Raw request; resolves with status and body text for any status code. */

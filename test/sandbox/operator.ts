@@ -112,7 +112,11 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
 }
 
 function isRunningAndReady(p: Pod): boolean {
-  return !p.metadata.deletionTimestamp && p.status?.phase === 'Running' && Boolean(p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  return (
+    !p.metadata.deletionTimestamp &&
+    p.status?.phase === 'Running' &&
+    Boolean(p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+  );
 }
 
 /** operator.Start: `enableConversionWebhooks := !strings.EqualFold(os.Getenv("ENABLE_WEBHOOKS"), "false")`. */

@@ -47,8 +47,21 @@ export async function createPki(dir: string, serverIps: string[]): Promise<Pki> 
   await Promise.all([genKey(caKeyFile), genKey(serviceAccountKeyFile)]);
   await openssl(['pkey', '-in', serviceAccountKeyFile, '-pubout', '-out', serviceAccountPublicKeyFile]);
   await openssl([
-    'req', '-x509', '-new', '-key', caKeyFile, '-subj', '/CN=daprup-sandbox-ca', '-days', '3650', '-out', caFile,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    caKeyFile,
+    '-subj',
+    '/CN=daprup-sandbox-ca',
+    '-days',
+    '3650',
+    '-out',
+    caFile,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   const ca = await readFile(caFile, 'utf8');
   const partial = { dir, caFile, caKeyFile, ca };
@@ -85,8 +98,22 @@ export async function issueCert(
   await genKey(keyFile);
   await openssl(['req', '-new', '-key', keyFile, '-subj', subject, '-out', csrFile]);
   await openssl([
-    'x509', '-req', '-in', csrFile, '-CA', pki.caFile, '-CAkey', pki.caKeyFile, '-set_serial', `0x${randomSerial()}`,
-    '-days', '3650', '-extfile', extFile, '-out', certFile,
+    'x509',
+    '-req',
+    '-in',
+    csrFile,
+    '-CA',
+    pki.caFile,
+    '-CAkey',
+    pki.caKeyFile,
+    '-set_serial',
+    `0x${randomSerial()}`,
+    '-days',
+    '3650',
+    '-extfile',
+    extFile,
+    '-out',
+    certFile,
   ]);
   return { certFile, keyFile, cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
 }

@@ -20,13 +20,7 @@ export function isRunning(c: Component): boolean {
   return c.child.exitCode === null && c.child.signalCode === null;
 }
 
-export function startComponent(
-  workDir: string,
-  name: string,
-  bin: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Component {
+export function startComponent(workDir: string, name: string, bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Component {
   installExitHandlers();
   const logFile = join(workDir, 'logs', `${name}.log`);
   const fd = openSync(logFile, 'a');

@@ -209,7 +209,8 @@ export function maxUnavailable(ro: Rollout): number {
   if (canary) {
     const surge = scaled(canary.maxSurge ?? '25', replicas, true);
     const fencepost = scaled(unavailableSpec, replicas, false);
-    if (surge === undefined || fencepost === undefined) unavailable = 0; // resolveFenceposts error: ignored
+    if (surge === undefined || fencepost === undefined)
+      unavailable = 0; // resolveFenceposts error: ignored
     else unavailable = surge === 0 && fencepost === 0 ? 1 : fencepost;
   } else {
     unavailable = scaled(unavailableSpec, replicas, false) ?? 0;
@@ -239,7 +240,12 @@ function isPodAvailable(pod: Pod, minReadySeconds: number, now: Date): boolean {
  * One pass of rollout/restart.go RolloutPodRestarter.Reconcile over the Rollout's pods: which pods to evict now,
  * and how many are older than spec.restartAt (restartedAt may be set when that minus the evicted ones is 0).
  */
-export function planRestart(ro: Rollout, pods: readonly Pod[], replicaSets: readonly ReplicaSet[], now: Date): { evict: Pod[]; needRestart: number } {
+export function planRestart(
+  ro: Rollout,
+  pods: readonly Pod[],
+  replicaSets: readonly ReplicaSet[],
+  now: Date,
+): { evict: Pod[]; needRestart: number } {
   if (!needsRestart(ro, now)) return { evict: [], needRestart: 0 };
   const restartAt = Date.parse(ro.spec.restartAt!);
   const replicas = ro.spec.replicas ?? 1;
@@ -347,7 +353,10 @@ class RolloutController {
     for (const ro of rollouts) {
       const ns = ro.metadata.namespace;
       if (!replicaSetsByNamespace.has(ns)) {
-        replicaSetsByNamespace.set(ns, this.#api.get<{ items: ReplicaSet[] }>(`/apis/apps/v1/namespaces/${ns}/replicasets`).then((l) => l.items));
+        replicaSetsByNamespace.set(
+          ns,
+          this.#api.get<{ items: ReplicaSet[] }>(`/apis/apps/v1/namespaces/${ns}/replicasets`).then((l) => l.items),
+        );
       }
       const owned = (await replicaSetsByNamespace.get(ns)!).filter((rs) =>
         rs.metadata.ownerReferences?.some((o) => o.controller && o.uid === ro.metadata.uid),
@@ -454,7 +463,9 @@ class RolloutController {
         template: { ...template, metadata: { ...template.metadata, labels } },
       },
     });
-    await this.#mergePatch(`${ROLLOUTS_API}/namespaces/${ns}/rollouts/${name}`, { metadata: { annotations: { [REVISION_ANNOTATION]: revision } } });
+    await this.#mergePatch(`${ROLLOUTS_API}/namespaces/${ns}/rollouts/${name}`, {
+      metadata: { annotations: { [REVISION_ANNOTATION]: revision } },
+    });
     this.#log(`argo-rollouts ${ns}/${name}: created ReplicaSet ${rs.metadata.name} (revision ${revision})`);
     return rs;
   }
@@ -519,8 +530,18 @@ async function installCrd(api: KubeApi): Promise<void> {
           additionalPrinterColumns: [
             column('Desired', '.spec.replicas', 'integer', 'Number of desired pods'),
             column('Current', '.status.replicas', 'integer', 'Total number of non-terminated pods targeted by this rollout'),
-            column('Up-to-date', '.status.updatedReplicas', 'integer', 'Total number of non-terminated pods targeted by this rollout that have the desired template spec'),
-            column('Available', '.status.availableReplicas', 'integer', 'Total number of available pods (ready for at least minReadySeconds) targeted by this rollout'),
+            column(
+              'Up-to-date',
+              '.status.updatedReplicas',
+              'integer',
+              'Total number of non-terminated pods targeted by this rollout that have the desired template spec',
+            ),
+            column(
+              'Available',
+              '.status.availableReplicas',
+              'integer',
+              'Total number of available pods (ready for at least minReadySeconds) targeted by this rollout',
+            ),
             column('Age', '.metadata.creationTimestamp', 'date', 'Time since resource was created'),
           ],
           schema: {

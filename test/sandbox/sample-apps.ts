@@ -49,14 +49,13 @@ const APPS: AppSpec[] = [
 
 export async function deploySampleApps(kubectl: string, kubeconfig: string): Promise<SampleApps> {
   const namespaces = [...new Set(APPS.map((a) => a.namespace))];
-  const items = [
-    ...namespaces.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
-    ...APPS.map(manifest),
-  ];
+  const items = [...namespaces.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })), ...APPS.map(manifest)];
   await waitForTerminatingNamespaces(kubectl, kubeconfig, namespaces);
   await run(kubectl, kubeconfig, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   await Promise.all(
-    APPS.map((a) => run(kubectl, kubeconfig, ['-n', a.namespace, 'rollout', 'status', `${a.kind.toLowerCase()}/${a.name}`, '--timeout=120s'])),
+    APPS.map((a) =>
+      run(kubectl, kubeconfig, ['-n', a.namespace, 'rollout', 'status', `${a.kind.toLowerCase()}/${a.name}`, '--timeout=120s']),
+    ),
   );
   return {
     namespaces,
@@ -135,7 +134,10 @@ export function run(kubectl: string, kubeconfig: string, args: string[], input?:
  * Revisions per sample workload, `namespace/owner` → count, from `kubectl get replicasets,controllerrevisions -A`
  * items (ReplicaSets of a Deployment, ControllerRevisions of a StatefulSet or DaemonSet): a rollout restart adds one.
  */
-export function countRevisions(items: readonly { metadata: { namespace?: string; ownerReferences?: { name: string }[] } }[], namespaces: readonly string[]): Record<string, number> {
+export function countRevisions(
+  items: readonly { metadata: { namespace?: string; ownerReferences?: { name: string }[] } }[],
+  namespaces: readonly string[],
+): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const o of items) {
     const owner = o.metadata.ownerReferences?.[0]?.name;

@@ -10,7 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DAPR_SHARED_CHART, DAPR_SHARED_CHART_SOURCE, FIXTURE_CHART_SOURCE, FIXTURE_VERSIONS, writeFixtureChart } from './fixture-charts.js';
+import {
+  DAPR_SHARED_CHART,
+  DAPR_SHARED_CHART_SOURCE,
+  FIXTURE_CHART_SOURCE,
+  FIXTURE_VERSIONS,
+  writeFixtureChart,
+} from './fixture-charts.js';
 import { HELM_FLAVOURS, helmHomeEnv, runTool } from './tools.js';
 
 export interface ChartRepo {
@@ -37,7 +43,11 @@ async function hashSources(): Promise<string> {
   }
   files.sort();
   for (const file of [...files, fileURLToPath(new URL('./fixture-charts.ts', import.meta.url))]) {
-    hash.update(relative(FIXTURES, file)).update('\0').update(await readFile(file)).update('\0');
+    hash
+      .update(relative(FIXTURES, file))
+      .update('\0')
+      .update(await readFile(file))
+      .update('\0');
   }
   return hash.digest('hex');
 }
@@ -64,7 +74,10 @@ function packageChart(helm: string, chart: ChartBuild): Promise<string> {
   if (!pkg) {
     pkg = (async () => {
       sourcesHash ??= hashSources();
-      const id = createHash('sha256').update(`${await sourcesHash}\0${key}`).digest('hex').slice(0, 20);
+      const id = createHash('sha256')
+        .update(`${await sourcesHash}\0${key}`)
+        .digest('hex')
+        .slice(0, 20);
       const file = `${chart.name}-${chart.version}.tgz`;
       const tgz = join(CACHE, id, file);
       if (existsSync(tgz)) return tgz;

@@ -11,7 +11,11 @@ export interface CliResult {
 }
 
 /** The executable under test, when DAPRUP_BIN names one (relative to the repository root). */
-export const DAPRUP_BIN = process.env.DAPRUP_BIN ? (isAbsolute(process.env.DAPRUP_BIN) ? process.env.DAPRUP_BIN : join(REPO_ROOT, process.env.DAPRUP_BIN)) : undefined;
+export const DAPRUP_BIN = process.env.DAPRUP_BIN
+  ? isAbsolute(process.env.DAPRUP_BIN)
+    ? process.env.DAPRUP_BIN
+    : join(REPO_ROOT, process.env.DAPRUP_BIN)
+  : undefined;
 
 /** The program and leading arguments that start daprup. */
 export const DAPRUP_COMMAND: readonly string[] = DAPRUP_BIN ? [DAPRUP_BIN] : [process.execPath, join(REPO_ROOT, 'bin', 'run.js')];
@@ -21,16 +25,25 @@ export function daprup(args: readonly string[], opts: { env?: NodeJS.ProcessEnv;
 }
 
 /** Runs `command` (program and leading arguments) with more arguments; never rejects: the exit code is the answer. */
-export function runProgram(command: readonly string[], args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runProgram(
+  command: readonly string[],
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const [file, ...lead] = command as [string, ...string[]];
   return new Promise((resolve) => {
-    execFile(file, [...lead, ...args], {
-      env: opts.env ?? process.env,
-      timeout: opts.timeoutMs ?? 600_000,
-      maxBuffer: 64 * 1024 * 1024,
-    }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      file,
+      [...lead, ...args],
+      {
+        env: opts.env ?? process.env,
+        timeout: opts.timeoutMs ?? 600_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }

@@ -112,7 +112,8 @@ export async function startDiscoveryApi(opts: { objects?: readonly ServedObject[
     };
     if (req.method !== 'GET') return send(405, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 405 });
     // Helm's release history (storage driver "secret"): no releases.
-    if (/^\/api\/v1\/namespaces\/[^/]+\/secrets$/.test(path)) return send(200, { kind: 'SecretList', apiVersion: 'v1', metadata: {}, items: [] });
+    if (/^\/api\/v1\/namespaces\/[^/]+\/secrets$/.test(path))
+      return send(200, { kind: 'SecretList', apiVersion: 'v1', metadata: {}, items: [] });
     const served = objects.get(path);
     if (served) return send(200, served);
     const doc = discovery(path);

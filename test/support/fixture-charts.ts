@@ -26,10 +26,16 @@ const OVERLAYS = join(FIXTURE_CHART_SOURCE, 'since');
  * 1.17.6 without, 1.17.13 with), and the patches other tests upgrade across.
  */
 export const FIXTURE_VERSIONS: readonly string[] = [
-  '1.14.2', '1.14.3', '1.14.5',
+  '1.14.2',
+  '1.14.3',
+  '1.14.5',
   '1.15.12',
-  '1.16.15', '1.16.18', '1.16.19',
-  '1.17.2', '1.17.6', '1.17.13',
+  '1.16.15',
+  '1.16.18',
+  '1.16.19',
+  '1.17.2',
+  '1.17.6',
+  '1.17.13',
   '1.18.3',
 ];
 
@@ -48,7 +54,13 @@ export const DAPR_SHARED_CHART = { name: 'dapr-shared-chart', version: '0.0.16',
 
 /** The subcharts, in the order the real Chart.yaml (1.16+) declares them. */
 export const SUBCHARTS: readonly string[] = [
-  'dapr_rbac', 'dapr_operator', 'dapr_placement', 'dapr_sidecar_injector', 'dapr_sentry', 'dapr_scheduler', 'dapr_config',
+  'dapr_rbac',
+  'dapr_operator',
+  'dapr_placement',
+  'dapr_sidecar_injector',
+  'dapr_sentry',
+  'dapr_scheduler',
+  'dapr_config',
 ];
 
 /** From this version the chart is apiVersion v2 and declares its subcharts as dependencies. */
@@ -95,9 +107,7 @@ export async function writeFixtureChart(version: string, destDir: string): Promi
     recursive: true,
     filter: (src) => src !== OVERLAYS && !src.startsWith(OVERLAYS + '/'),
   });
-  const overlays = (await readdir(OVERLAYS))
-    .filter((v) => semver.valid(v) && semver.lte(v, version))
-    .sort(semver.compare);
+  const overlays = (await readdir(OVERLAYS)).filter((v) => semver.valid(v) && semver.lte(v, version)).sort(semver.compare);
   for (const v of overlays) await cp(join(OVERLAYS, v), chartDir, { recursive: true, force: true });
   const withDependencies = semver.gte(version, DEPENDENCIES_SINCE);
   const apiVersion = withDependencies ? 'v2' : 'v1';

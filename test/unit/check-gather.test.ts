@@ -21,22 +21,71 @@ function fakeCluster(edit: (input: ReturnType<typeof tunedInput>) => void = () =
   const runner = new FakeRunner()
     .on('helm', ['version'], 'v4.1.4+g1\n')
     .on('kubectl', ['version'], JSON.stringify({ clientVersion: { gitVersion: 'v1.33.9' }, serverVersion: { gitVersion: 'v1.33.13' } }))
-    .on('helm', ['list'], JSON.stringify([{ name: 'dapr', namespace: NS, revision: '3', status: 'deployed', chart: 'dapr-1.16.19', app_version: '1.16.19' }]))
+    .on(
+      'helm',
+      ['list'],
+      JSON.stringify([{ name: 'dapr', namespace: NS, revision: '3', status: 'deployed', chart: 'dapr-1.16.19', app_version: '1.16.19' }]),
+    )
     .on('helm', ['get', 'values'], (args) => JSON.stringify(args.includes('--all') ? input.values : { global: { ha: { enabled: true } } }))
     // Deployments and pods are read raw (FakeRunner answers `get --raw` from these rules), the rest with kubectl get.
     .on('kubectl', ['get', 'deployments,statefulsets,daemonsets'], list([...input.controlPlaneWorkloads, ...input.workloads]))
-    .on('kubectl', ['get', 'statefulsets,daemonsets,jobs.batch,cronjobs.batch'], list([...input.controlPlaneWorkloads, ...input.workloads].filter((w) => w.kind !== 'Deployment')))
+    .on(
+      'kubectl',
+      ['get', 'statefulsets,daemonsets,jobs.batch,cronjobs.batch'],
+      list([...input.controlPlaneWorkloads, ...input.workloads].filter((w) => w.kind !== 'Deployment')),
+    )
     .on('kubectl', ['get', 'pods'], list(input.pods))
-    .on('kubectl', ['get', 'namespace/kube-system'], list([
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', uid: 'uid-1' } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dapr-trust-bundle', namespace: NS }, data: { 'ca.crt': b64(pems.rootCert), 'issuer.crt': b64(pems.issuerCert), 'issuer.key': b64(pems.issuerKey) } },
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dapr-trust-bundle', namespace: NS }, data: { 'ca.crt': pems.rootCert } },
-      { apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: 'daprsystem', namespace: NS }, spec: { mtls: { enabled: input.mtlsEnabled } } },
-    ]))
-    .on('kubectl', ['get', EXTRA], list([...input.pdbs, ...input.components, ...input.configurations, ...input.namespaces, ...(input.claims ?? []), ...(input.storageClasses ?? [])]))
+    .on(
+      'kubectl',
+      ['get', 'namespace/kube-system'],
+      list([
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', uid: 'uid-1' } },
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'dapr-trust-bundle', namespace: NS },
+          data: { 'ca.crt': b64(pems.rootCert), 'issuer.crt': b64(pems.issuerCert), 'issuer.key': b64(pems.issuerKey) },
+        },
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dapr-trust-bundle', namespace: NS }, data: { 'ca.crt': pems.rootCert } },
+        {
+          apiVersion: 'dapr.io/v1alpha1',
+          kind: 'Configuration',
+          metadata: { name: 'daprsystem', namespace: NS },
+          spec: { mtls: { enabled: input.mtlsEnabled } },
+        },
+      ]),
+    )
+    .on(
+      'kubectl',
+      ['get', EXTRA],
+      list([
+        ...input.pdbs,
+        ...input.components,
+        ...input.configurations,
+        ...input.namespaces,
+        ...(input.claims ?? []),
+        ...(input.storageClasses ?? []),
+      ]),
+    )
     // Discovery folds the checks' kinds into its own `kubectl get -A` of the workloads beside Deployments.
-    .on('kubectl', ['get', `${WORKLOADS},${EXTRA}`], list([...[...input.controlPlaneWorkloads, ...input.workloads].filter((w) => w.kind !== 'Deployment'), ...input.pdbs, ...input.components, ...input.configurations, ...input.namespaces, ...(input.claims ?? []), ...(input.storageClasses ?? [])]))
-    .on('helm', ['search', 'repo'], JSON.stringify(['1.18.2', '1.17.2', '1.16.19', '1.15.12'].map((v) => ({ name: 'dapr/dapr', version: v, app_version: v }))));
+    .on(
+      'kubectl',
+      ['get', `${WORKLOADS},${EXTRA}`],
+      list([
+        ...[...input.controlPlaneWorkloads, ...input.workloads].filter((w) => w.kind !== 'Deployment'),
+        ...input.pdbs,
+        ...input.components,
+        ...input.configurations,
+        ...input.namespaces,
+        ...(input.claims ?? []),
+        ...(input.storageClasses ?? []),
+      ]),
+    )
+    .on(
+      'helm',
+      ['search', 'repo'],
+      JSON.stringify(['1.18.2', '1.17.2', '1.16.19', '1.15.12'].map((v) => ({ name: 'dapr/dapr', version: v, app_version: v }))),
+    );
   const tools = { helm: new Helm(runner, 'helm'), kubectl: new Kubectl(runner, 'kubectl') };
   return { runner, tools };
 }
@@ -45,7 +94,7 @@ const options = { chart: 'dapr/dapr', certWarnDays: 30, strict: false };
 const WORKLOADS = 'statefulsets,daemonsets,jobs.batch,cronjobs.batch';
 
 describe('daprup check over a fake cluster', () => {
-  it('reads everything in 10 read-only processes, PDBs, Components, Configurations, namespaces, claims and StorageClasses in the workloads\' call', async () => {
+  it("reads everything in 10 read-only processes, PDBs, Components, Configurations, namespaces, claims and StorageClasses in the workloads' call", async () => {
     const { runner, tools } = fakeCluster();
     const report = await checkCluster(tools, options);
     expect(runner.calls).toHaveLength(10);
@@ -69,9 +118,20 @@ describe('daprup check over a fake cluster', () => {
     expect(report.checks.filter((c) => c.severity === 'failure').map((c) => c.id)).toEqual(['component-secrets']);
     expect(JSON.stringify(report)).not.toContain('hunter2');
 
-    const warnedOnly = fakeCluster((i) => { i.workloads = [app('shop', 'orders', { 'dapr.io/enabled': 'true' })]; });
+    const warnedOnly = fakeCluster((i) => {
+      i.workloads = [app('shop', 'orders', { 'dapr.io/enabled': 'true' })];
+    });
     expect((await checkCluster(warnedOnly.tools, options)).failed).toBe(false);
-    expect((await checkCluster(fakeCluster((i) => { i.workloads = [app('shop', 'orders', { 'dapr.io/enabled': 'true' })]; }).tools, { ...options, strict: true })).failed).toBe(true);
+    expect(
+      (
+        await checkCluster(
+          fakeCluster((i) => {
+            i.workloads = [app('shop', 'orders', { 'dapr.io/enabled': 'true' })];
+          }).tools,
+          { ...options, strict: true },
+        )
+      ).failed,
+    ).toBe(true);
   });
 
   it('uses the built-in supported minors when the chart repository is not configured', async () => {
@@ -84,7 +144,11 @@ describe('daprup check over a fake cluster', () => {
   it('reads each kind alone when the combined call fails, and names what it could not read', async () => {
     const runner = new FakeRunner()
       .on('kubectl', ['get', EXTRA], { exitCode: 1, stderr: 'error: the server doesn\'t have a resource type "components"' })
-      .on('kubectl', ['get', 'poddisruptionbudgets'], list([{ kind: 'PodDisruptionBudget', metadata: { name: 'p', namespace: NS }, spec: {} }]))
+      .on(
+        'kubectl',
+        ['get', 'poddisruptionbudgets'],
+        list([{ kind: 'PodDisruptionBudget', metadata: { name: 'p', namespace: NS }, spec: {} }]),
+      )
       .on('kubectl', ['get', 'components.dapr.io'], { exitCode: 1, stderr: 'forbidden' })
       .on('kubectl', ['get', 'configurations.dapr.io'], list([]))
       .on('kubectl', ['get', 'namespaces'], list([{ kind: 'Namespace', metadata: { name: 'a' } }]))
@@ -107,7 +171,13 @@ describe('check report text', () => {
     const text = renderCheckReport(await checkCluster(tools, options));
     const lines = text.split('\n');
     expect(lines[0]).toBe('Dapr 1.16.19: release dapr in dapr-system (chart 1.16.19, revision 3)');
-    expect(lines.filter((l) => /^[A-Z]/.test(l) && !l.includes(':') && !l.includes('.'))).toEqual(['Control plane', 'Sidecars', 'Security', 'Observability', 'Versions']);
+    expect(lines.filter((l) => /^[A-Z]/.test(l) && !l.includes(':') && !l.includes('.'))).toEqual([
+      'Control plane',
+      'Sidecars',
+      'Security',
+      'Observability',
+      'Versions',
+    ]);
     const secret = lines.findIndex((l) => l.startsWith('  ✖ Plaintext secrets in Component metadata: shop/statestore (redisPassword).'));
     expect(secret).toBeGreaterThan(0);
     expect(lines[secret + 1]).toMatch(/^ {6}why: /);
@@ -124,8 +194,18 @@ describe('production checks in the plan', () => {
     const input = tunedInput();
     const { values: _values, pdbs, components, configurations, namespaces, supported: _s, certWarnDays: _c, ...facts } = input;
     return {
-      facts: { ...facts, haEnabled: false, controlPlane: facts.controlPlane.map((c) => ({ ...c, desired: c.name === 'dapr-scheduler-server' ? 3 : 1 })) },
-      checkObjects: { pdbs: [], components: [...components, component('shop', 'leaky', [{ name: 'password', value: 'x' }], ['a'])], configurations, namespaces, unreadable: [] },
+      facts: {
+        ...facts,
+        haEnabled: false,
+        controlPlane: facts.controlPlane.map((c) => ({ ...c, desired: c.name === 'dapr-scheduler-server' ? 3 : 1 })),
+      },
+      checkObjects: {
+        pdbs: [],
+        components: [...components, component('shop', 'leaky', [{ name: 'password', value: 'x' }], ['a'])],
+        configurations,
+        namespaces,
+        unreadable: [],
+      },
       chartVersions: ['1.17.2', '1.16.19', '1.15.12'],
       options: { target: '1.17.2', chart: 'dapr/dapr', certWarnDays: 30 },
       haAfter,
@@ -136,8 +216,13 @@ describe('production checks in the plan', () => {
     const { productionChecks } = await import('../../src/runbook/plan.js');
     const checks = productionChecks(ctxFor(false), { global: { prometheus: { enabled: true } }, dapr_operator: { watchInterval: '1m' } });
     // Failures first.
-    expect(checks.map((c) => [c.id, c.severity])).toEqual([['component-secrets', 'failure'], ['control-plane-ha', 'warning']]);
-    expect(checks[1]!.fix).toBe('Add --enable-ha to this upgrade: daprup upgrade --to 1.17.2 --enable-ha (recreates the placement StatefulSet).');
+    expect(checks.map((c) => [c.id, c.severity])).toEqual([
+      ['component-secrets', 'failure'],
+      ['control-plane-ha', 'warning'],
+    ]);
+    expect(checks[1]!.fix).toBe(
+      'Add --enable-ha to this upgrade: daprup upgrade --to 1.17.2 --enable-ha (recreates the placement StatefulSet).',
+    );
     const turningOn = productionChecks(ctxFor(true), { global: { prometheus: { enabled: false } } });
     expect(turningOn.find((c) => c.id === 'control-plane-ha')?.finding).toMatch(/This upgrade turns HA on\.$/);
     expect(turningOn.find((c) => c.id === 'metrics')?.fix).toMatch(/^daprup upgrade --to 1\.17\.2 --set global\.prometheus\.enabled=true,/);

@@ -9,8 +9,16 @@ import { COMMANDS } from '../../commands/index.js';
 
 describe('the command table', () => {
   it('lists every file in commands/ under the id its path gives (certs/export.ts is certs:export)', async () => {
-    const files = (await readdir(fileURLToPath(new URL('../../commands', import.meta.url)), { recursive: true })).filter((f) => f.endsWith('.ts') && f !== 'index.ts');
-    const ids = files.map((f) => f.replace(/\.ts$/, '').split(/[\\/]/).filter((p) => p !== 'index').join(':'));
+    const files = (await readdir(fileURLToPath(new URL('../../commands', import.meta.url)), { recursive: true })).filter(
+      (f) => f.endsWith('.ts') && f !== 'index.ts',
+    );
+    const ids = files.map((f) =>
+      f
+        .replace(/\.ts$/, '')
+        .split(/[\\/]/)
+        .filter((p) => p !== 'index')
+        .join(':'),
+    );
     expect(Object.keys(COMMANDS).sort()).toEqual(ids.sort());
     for (const [id, cmd] of Object.entries(COMMANDS)) expect(typeof cmd.run, id).toBe('function');
   });

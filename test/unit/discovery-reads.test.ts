@@ -13,16 +13,41 @@ const list = (items: unknown[]) => JSON.stringify({ apiVersion: 'v1', kind: 'Lis
 function cluster(apps: number) {
   const pems = trustBundlePems();
   const controlPlane = ['dapr-operator', 'dapr-sentry', 'dapr-sidecar-injector', 'dapr-placement-server', 'dapr-scheduler-server'];
-  const workloads = [...controlPlane.map((n) => controlPlaneWorkload(n)), ...Array.from({ length: apps }, (_, i) => app(`ns-${i % 7}`, `app-${i}`))];
-  const pods = [...controlPlane.flatMap((n) => controlPlanePods(n)), ...Array.from({ length: apps }, (_, i) => appPod(`ns-${i % 7}`, `app-${i}`))];
-  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dapr-trust-bundle', namespace: NS }, data: { 'ca.crt': b64(pems.rootCert), 'issuer.crt': b64(pems.issuerCert), 'issuer.key': b64(pems.issuerKey) } };
-  const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dapr-trust-bundle', namespace: NS }, data: { 'ca.crt': pems.rootCert } };
-  const configuration = { apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: 'daprsystem', namespace: NS }, spec: { mtls: { enabled: true } } };
+  const workloads = [
+    ...controlPlane.map((n) => controlPlaneWorkload(n)),
+    ...Array.from({ length: apps }, (_, i) => app(`ns-${i % 7}`, `app-${i}`)),
+  ];
+  const pods = [
+    ...controlPlane.flatMap((n) => controlPlanePods(n)),
+    ...Array.from({ length: apps }, (_, i) => appPod(`ns-${i % 7}`, `app-${i}`)),
+  ];
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'dapr-trust-bundle', namespace: NS },
+    data: { 'ca.crt': b64(pems.rootCert), 'issuer.crt': b64(pems.issuerCert), 'issuer.key': b64(pems.issuerKey) },
+  };
+  const configMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'dapr-trust-bundle', namespace: NS },
+    data: { 'ca.crt': pems.rootCert },
+  };
+  const configuration = {
+    apiVersion: 'dapr.io/v1alpha1',
+    kind: 'Configuration',
+    metadata: { name: 'daprsystem', namespace: NS },
+    spec: { mtls: { enabled: true } },
+  };
   const kubeSystem = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', uid: 'uid-1' } };
   const runner = new FakeRunner()
     .on('helm', ['version'], 'v4.1.4+g1\n')
     .on('kubectl', ['version'], JSON.stringify({ clientVersion: { gitVersion: 'v1.33.9' }, serverVersion: { gitVersion: 'v1.33.13' } }))
-    .on('helm', ['list'], JSON.stringify([{ name: 'dapr', namespace: NS, revision: '3', status: 'deployed', chart: 'dapr-1.16.19', app_version: '1.16.19' }]))
+    .on(
+      'helm',
+      ['list'],
+      JSON.stringify([{ name: 'dapr', namespace: NS, revision: '3', status: 'deployed', chart: 'dapr-1.16.19', app_version: '1.16.19' }]),
+    )
     .on('helm', ['get', 'values'], '{}')
     .on('kubectl', ['get', 'deployments'], list(workloads.filter((w) => w.kind === 'Deployment')))
     .on('kubectl', ['get', 'statefulsets,daemonsets,jobs.batch,cronjobs.batch'], list(workloads.filter((w) => w.kind !== 'Deployment')))
@@ -58,8 +83,14 @@ describe('inspectCluster', () => {
 
   it('reads the cluster id, trust bundle and Configuration one by one when their combined read fails (no Configuration CRD)', async () => {
     const { runner, tools } = cluster(3);
-    runner.on('kubectl', ['get', 'namespace/kube-system'], { exitCode: 1, stderr: 'error: the server doesn\'t have a resource type "configurations"' });
-    runner.on('kubectl', ['get', 'configurations.dapr.io', 'daprsystem'], { exitCode: 1, stderr: 'error: the server doesn\'t have a resource type "configurations"' });
+    runner.on('kubectl', ['get', 'namespace/kube-system'], {
+      exitCode: 1,
+      stderr: 'error: the server doesn\'t have a resource type "configurations"',
+    });
+    runner.on('kubectl', ['get', 'configurations.dapr.io', 'daprsystem'], {
+      exitCode: 1,
+      stderr: 'error: the server doesn\'t have a resource type "configurations"',
+    });
     const facts = await inspectCluster(tools, {});
     expect(facts.clusterId).toBe('uid-1');
     expect(facts.trustBundle?.issuerCert).toBe(trustBundlePems().issuerCert);
@@ -92,7 +123,10 @@ describe('Kubectl.diffChanges', () => {
 
   it('reads Argo Rollouts only when a pod carries their template-hash label, and takes a 404 as no Rollouts', async () => {
     const { runner, tools } = cluster(3);
-    const rolloutPod = { ...appPod('shop', 'canary'), metadata: { ...appPod('shop', 'canary').metadata, labels: { app: 'canary', 'rollouts-pod-template-hash': 'abc' } } };
+    const rolloutPod = {
+      ...appPod('shop', 'canary'),
+      metadata: { ...appPod('shop', 'canary').metadata, labels: { app: 'canary', 'rollouts-pod-template-hash': 'abc' } },
+    };
     const rollout = { ...app('shop', 'canary'), apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout' };
     runner.on('kubectl', ['get', 'pods'], list([rolloutPod]));
     runner.on('kubectl', ['get', 'rollouts'], list([rollout]));

@@ -9,23 +9,56 @@ import { sharedReleasesOf } from '../../src/dapr/discovery.js';
 const T = '1.17.13';
 const OLD = '1.16.19';
 
-function workload(kind: Workload['kind'], ns: string, name: string, o: { enabled?: string; spec?: Partial<Workload['spec']>; containers?: Workload['spec']['template']['spec']['containers']; annotations?: Record<string, string> } = {}): Workload {
+function workload(
+  kind: Workload['kind'],
+  ns: string,
+  name: string,
+  o: {
+    enabled?: string;
+    spec?: Partial<Workload['spec']>;
+    containers?: Workload['spec']['template']['spec']['containers'];
+    annotations?: Record<string, string>;
+  } = {},
+): Workload {
   return {
-    apiVersion: kind === 'Rollout' ? 'argoproj.io/v1alpha1' : 'apps/v1', kind, metadata: { name, namespace: ns, uid: `uid-${name}`, annotations: o.annotations },
+    apiVersion: kind === 'Rollout' ? 'argoproj.io/v1alpha1' : 'apps/v1',
+    kind,
+    metadata: { name, namespace: ns, uid: `uid-${name}`, annotations: o.annotations },
     spec: {
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name }, annotations: o.enabled === undefined ? {} : { 'dapr.io/enabled': o.enabled } }, spec: { containers: o.containers ?? [{ name: 'app' }] } },
+      template: {
+        metadata: { labels: { app: name }, annotations: o.enabled === undefined ? {} : { 'dapr.io/enabled': o.enabled } },
+        spec: { containers: o.containers ?? [{ name: 'app' }] },
+      },
       ...o.spec,
     },
   };
 }
 
-function pod(ns: string, name: string, o: { app?: string; daprd?: string; native?: boolean; owner?: { kind: string; name: string }; ready?: boolean; manifest?: string; phase?: string } = {}): Pod {
-  const daprd = o.daprd ? [{ name: 'daprd', image: `ghcr.io/dapr/daprd:${o.daprd}`, ...(o.native ? { restartPolicy: 'Always' } : {}) }] : [];
+function pod(
+  ns: string,
+  name: string,
+  o: {
+    app?: string;
+    daprd?: string;
+    native?: boolean;
+    owner?: { kind: string; name: string };
+    ready?: boolean;
+    manifest?: string;
+    phase?: string;
+  } = {},
+): Pod {
+  const daprd = o.daprd
+    ? [{ name: 'daprd', image: `ghcr.io/dapr/daprd:${o.daprd}`, ...(o.native ? { restartPolicy: 'Always' } : {}) }]
+    : [];
   return {
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: {
-      name, namespace: ns, uid: `uid-${name}`, labels: o.app ? { app: o.app } : {},
+      name,
+      namespace: ns,
+      uid: `uid-${name}`,
+      labels: o.app ? { app: o.app } : {},
       annotations: o.manifest ? { 'kubectl.kubernetes.io/last-applied-configuration': o.manifest } : {},
       ownerReferences: o.owner ? [{ ...o.owner, uid: `uid-${o.owner.name}`, controller: true }] : undefined,
     },
@@ -37,7 +70,7 @@ function pod(ns: string, name: string, o: { app?: string; daprd?: string; native
 const byKey = (found: DataPlaneWorkload[]) => Object.fromEntries(found.map((w) => [w.key, w]));
 
 describe('which workloads run daprd', () => {
-  it('uses the injector\'s truthy rule for dapr.io/enabled: y, yes, true, t, on, 1 in any case', () => {
+  it("uses the injector's truthy rule for dapr.io/enabled: y, yes, true, t, on, 1 in any case", () => {
     for (const v of ['y', 'YES', 'True', 't', 'On', '1', ' true ']) expect(isTruthy(v)).toBe(true);
     for (const v of ['false', 'no', '0', 'enabled', '', undefined]) expect(isTruthy(v)).toBe(false);
     const spellings = ['True', 'yes', 'ON', '1', 'y', 't'];
@@ -56,7 +89,10 @@ describe('which workloads run daprd', () => {
   });
 
   it('sees daprd as a native sidecar (an init container with restartPolicy Always)', () => {
-    const [w] = discoverDataPlane({ workloads: [workload('Deployment', 'a', 'native', { enabled: 'true' })], pods: [pod('a', 'native-1', { app: 'native', daprd: T, native: true })] });
+    const [w] = discoverDataPlane({
+      workloads: [workload('Deployment', 'a', 'native', { enabled: 'true' })],
+      pods: [pod('a', 'native-1', { app: 'native', daprd: T, native: true })],
+    });
     expect(w).toMatchObject({ podsWithSidecar: 1, nativeSidecars: 1, sidecarVersions: [T] });
     expect(restartDecision(w!, T)).toBe('current');
   });
@@ -69,22 +105,47 @@ describe('what daprup reaches, by owner kind', () => {
     workload('StatefulSet', 'a', 'ondelete', { enabled: 'true', spec: { updateStrategy: { type: 'OnDelete' } } }),
     workload('DaemonSet', 'a', 'agent', { enabled: 'true', spec: { updateStrategy: { type: 'OnDelete' } } }),
     workload('Rollout', 'a', 'canary', { enabled: 'true' }),
-    workload('DaemonSet', 'shared', 'orders-shared', { containers: [{ name: 'daprd', image: `daprio/daprd:1.15.7-mariner`, args: ['./daprd', '--sentry-address', 'dapr-sentry.dapr-system.svc.cluster.local:80', '--enable-mtls=false'] }], annotations: { 'meta.helm.sh/release-name': 'orders' } }),
+    workload('DaemonSet', 'shared', 'orders-shared', {
+      containers: [
+        {
+          name: 'daprd',
+          image: `daprio/daprd:1.15.7-mariner`,
+          args: ['./daprd', '--sentry-address', 'dapr-sentry.dapr-system.svc.cluster.local:80', '--enable-mtls=false'],
+        },
+      ],
+      annotations: { 'meta.helm.sh/release-name': 'orders' },
+    }),
     workload('Deployment', 'a', 'handmade', { containers: [{ name: 'app' }, { name: 'daprd', image: `ghcr.io/dapr/daprd:${OLD}` }] }),
   ];
   const jobs: BatchObject[] = [
-    { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly', namespace: 'a' }, spec: { jobTemplate: { spec: { template: { metadata: { annotations: { 'dapr.io/enabled': 'True' } }, spec: { containers: [{ name: 'job' }] } } } } } },
-    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'nightly-2901', namespace: 'a', ownerReferences: [{ kind: 'CronJob', name: 'nightly', uid: 'uid-nightly' }] }, spec: { template: { spec: { containers: [{ name: 'job' }] } } } },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'nightly', namespace: 'a' },
+      spec: {
+        jobTemplate: {
+          spec: { template: { metadata: { annotations: { 'dapr.io/enabled': 'True' } }, spec: { containers: [{ name: 'job' }] } } },
+        },
+      },
+    },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'nightly-2901', namespace: 'a', ownerReferences: [{ kind: 'CronJob', name: 'nightly', uid: 'uid-nightly' }] },
+      spec: { template: { spec: { containers: [{ name: 'job' }] } } },
+    },
   ];
   const pods = [
     pod('a', 'web-1', { app: 'web', daprd: OLD }),
     pod('a', 'paused-1', { app: 'paused', daprd: OLD }),
-    pod('a', 'ondelete-0', { app: 'ondelete', daprd: OLD }), pod('a', 'ondelete-1', { app: 'ondelete', daprd: T }),
+    pod('a', 'ondelete-0', { app: 'ondelete', daprd: OLD }),
+    pod('a', 'ondelete-1', { app: 'ondelete', daprd: T }),
     pod('a', 'agent-x', { app: 'agent', daprd: OLD }),
     pod('a', 'canary-abc-1', { app: 'canary', daprd: OLD, owner: { kind: 'ReplicaSet', name: 'canary-abc' } }),
     pod('shared', 'orders-shared-x', { app: 'orders-shared', daprd: '1.15.7-mariner' }),
     pod('a', 'handmade-1', { app: 'handmade', daprd: OLD }),
-    pod('a', 'bare-rs-1', { daprd: OLD, owner: { kind: 'ReplicaSet', name: 'bare-rs' } }), pod('a', 'bare-rs-2', { daprd: OLD, owner: { kind: 'ReplicaSet', name: 'bare-rs' } }),
+    pod('a', 'bare-rs-1', { daprd: OLD, owner: { kind: 'ReplicaSet', name: 'bare-rs' } }),
+    pod('a', 'bare-rs-2', { daprd: OLD, owner: { kind: 'ReplicaSet', name: 'bare-rs' } }),
     pod('a', 'nightly-2901-q', { daprd: OLD, owner: { kind: 'Job', name: 'nightly-2901' } }),
     pod('a', 'done-job-q', { daprd: OLD, owner: { kind: 'Job', name: 'done-job' }, phase: 'Succeeded' }),
     pod('a', 'debug', { daprd: OLD, manifest: '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"debug"}}' }),
@@ -97,12 +158,28 @@ describe('what daprup reaches, by owner kind', () => {
 
   it('groups every daprd pod under the workload or owner that would replace it', () => {
     expect(Object.keys(found).sort()).toEqual([
-      'CronJob/a/nightly', 'DaemonSet/a/agent', 'DaemonSet/shared/orders-shared', 'Deployment/a/handmade', 'Deployment/a/paused', 'Deployment/a/web',
-      'Job/a/nightly-2901', 'Notebook/a/nb', 'Pod/a/created', 'Pod/a/debug', 'ReplicaSet/a/bare-rs', 'Rollout/a/canary', 'StatefulSet/a/ondelete',
+      'CronJob/a/nightly',
+      'DaemonSet/a/agent',
+      'DaemonSet/shared/orders-shared',
+      'Deployment/a/handmade',
+      'Deployment/a/paused',
+      'Deployment/a/web',
+      'Job/a/nightly-2901',
+      'Notebook/a/nb',
+      'Pod/a/created',
+      'Pod/a/debug',
+      'ReplicaSet/a/bare-rs',
+      'Rollout/a/canary',
+      'StatefulSet/a/ondelete',
     ]);
     expect(found['ReplicaSet/a/bare-rs']).toMatchObject({ method: 'delete-pods', pods: 2 });
     expect(found['Job/a/nightly-2901']).toMatchObject({ method: 'job', owner: 'CronJob nightly' });
-    expect(found['DaemonSet/shared/orders-shared']).toMatchObject({ method: 'template', helmRelease: 'orders', sentryAddress: 'dapr-sentry.dapr-system.svc.cluster.local:80', mtls: false });
+    expect(found['DaemonSet/shared/orders-shared']).toMatchObject({
+      method: 'template',
+      helmRelease: 'orders',
+      sentryAddress: 'dapr-sentry.dapr-system.svc.cluster.local:80',
+      mtls: false,
+    });
   });
 
   it('restarts what rolls, and names what does not with the command that would', () => {
@@ -139,7 +216,10 @@ describe('what daprup reaches, by owner kind', () => {
   });
 
   it('calls a group rolled by deleting pods current once every pod runs the target', () => {
-    const [w] = discoverDataPlane({ workloads: [workload('StatefulSet', 'a', 'od', { enabled: 'true', spec: { updateStrategy: { type: 'OnDelete' } } })], pods: [pod('a', 'od-0', { app: 'od', daprd: T })] });
+    const [w] = discoverDataPlane({
+      workloads: [workload('StatefulSet', 'a', 'od', { enabled: 'true', spec: { updateStrategy: { type: 'OnDelete' } } })],
+      pods: [pod('a', 'od-0', { app: 'od', daprd: T })],
+    });
     expect(restartDecision(w!, T)).toBe('current');
   });
 });
@@ -153,7 +233,18 @@ describe('Dapr Shared', () => {
   it('finds releases of the dapr-shared chart and the daprd each runs, variant kept on upgrade', () => {
     expect(releases).toEqual([{ name: 'orders', namespace: 'shared', chartVersion: '0.0.14', revision: 2, status: 'deployed' }]);
     const dataPlane = discoverDataPlane({
-      workloads: [workload('DaemonSet', 'shared', 'orders-shared', { containers: [{ name: 'daprd', image: 'daprio/daprd:1.15.7-mariner', args: ['--sentry-address=dapr-sentry.dapr-system.svc.cluster.local:80'] }], annotations: { 'meta.helm.sh/release-name': 'orders' } })],
+      workloads: [
+        workload('DaemonSet', 'shared', 'orders-shared', {
+          containers: [
+            {
+              name: 'daprd',
+              image: 'daprio/daprd:1.15.7-mariner',
+              args: ['--sentry-address=dapr-sentry.dapr-system.svc.cluster.local:80'],
+            },
+          ],
+          annotations: { 'meta.helm.sh/release-name': 'orders' },
+        }),
+      ],
       pods: [pod('shared', 'orders-shared-x', { app: 'orders-shared', daprd: '1.15.7-mariner' })],
     });
     const [s] = sharedDaprd(releases, dataPlane);
@@ -168,12 +259,30 @@ describe('Dapr Shared', () => {
 describe('daprup check on Dapr Shared', () => {
   it('fails a Sentry address on port 80, warns on mTLS off, and names each release with its daprd and skew', async () => {
     const { checkDaprShared } = await import('../../src/dapr/checks/security.js');
-    const shared = (name: string, args: string[], tag: string) => workload('DaemonSet', 'shared', `${name}-dapr-shared-chart`, { containers: [{ name: 'daprd', image: `docker.io/daprio/daprd:${tag}`, args }], annotations: { 'meta.helm.sh/release-name': name } });
-    const input = (workloads: Workload[]) => ({
-      release: { name: 'dapr', namespace: 'dapr-system', chartVersion: T, version: T, revision: 1, status: 'deployed' },
-      workloads, pods: [], sharedReleases: ['orders', 'cart'].map((n) => ({ name: n, namespace: 'shared', chartVersion: '0.0.16', revision: 1, status: 'deployed' })),
-    }) as unknown as Parameters<typeof checkDaprShared>[0];
-    const bad = checkDaprShared(input([shared('orders', ['--sentry-address=dapr-sentry.dapr-system.svc.cluster.local:80', '--enable-mtls=false'], '1.15.7'), shared('cart', ['--sentry-address=dapr-sentry.dapr-system.svc.cluster.local:443', '--enable-mtls=true'], T)]))!;
+    const shared = (name: string, args: string[], tag: string) =>
+      workload('DaemonSet', 'shared', `${name}-dapr-shared-chart`, {
+        containers: [{ name: 'daprd', image: `docker.io/daprio/daprd:${tag}`, args }],
+        annotations: { 'meta.helm.sh/release-name': name },
+      });
+    const input = (workloads: Workload[]) =>
+      ({
+        release: { name: 'dapr', namespace: 'dapr-system', chartVersion: T, version: T, revision: 1, status: 'deployed' },
+        workloads,
+        pods: [],
+        sharedReleases: ['orders', 'cart'].map((n) => ({
+          name: n,
+          namespace: 'shared',
+          chartVersion: '0.0.16',
+          revision: 1,
+          status: 'deployed',
+        })),
+      }) as unknown as Parameters<typeof checkDaprShared>[0];
+    const bad = checkDaprShared(
+      input([
+        shared('orders', ['--sentry-address=dapr-sentry.dapr-system.svc.cluster.local:80', '--enable-mtls=false'], '1.15.7'),
+        shared('cart', ['--sentry-address=dapr-sentry.dapr-system.svc.cluster.local:443', '--enable-mtls=true'], T),
+      ]),
+    )!;
     expect(bad.severity).toBe('failure');
     expect(bad.finding).toContain('shared/orders daprd 1.15.7 (skew 2 minor behind)');
     expect(bad.finding).toContain('mTLS off: shared/orders');

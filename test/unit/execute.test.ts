@@ -29,21 +29,30 @@ const hooks = (answers: boolean[] = []): ExecuteHooks & { asked: string[] } => {
   const asked: string[] = [];
   return {
     asked,
-    confirmStep: async (step) => { asked.push(step.id); return answers.shift() ?? true; },
+    confirmStep: async (step) => {
+      asked.push(step.id);
+      return answers.shift() ?? true;
+    },
     runTask: async (_t, work) => work(() => {}),
     skipped: () => {},
   };
 };
 
 const dirs: string[] = [];
-afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
 
 async function journal() {
   const dir = await mkdtemp(join(tmpdir(), 'daprup-journal-'));
   dirs.push(dir);
   const store = new JournalStore(dir, STEP_IDS);
   const key = { clusterId: 'c1', namespace: 'dapr-system', release: 'dapr' };
-  return { store, key, journal: store.create(key, { runId: store.newRunId(), from: '1.16.18', target: '1.16.19', planHash: 'h', startRevision: 3 }) };
+  return {
+    store,
+    key,
+    journal: store.create(key, { runId: store.newRunId(), from: '1.16.18', target: '1.16.19', planHash: 'h', startRevision: 3 }),
+  };
 }
 
 const ctx = {} as RunContext;
@@ -78,7 +87,9 @@ describe('executeRunbook resume', () => {
     const { journal: j } = await journal();
     const applied: StepId[] = [];
     const h = hooks([true, false]);
-    await expect(executeRunbook(ctx, j, h, fakeRunbook(applied, new Set(), new Set(['recreate-statefulsets', 'helm-upgrade'])))).rejects.toThrow('not confirmed');
+    await expect(
+      executeRunbook(ctx, j, h, fakeRunbook(applied, new Set(), new Set(['recreate-statefulsets', 'helm-upgrade']))),
+    ).rejects.toThrow('not confirmed');
     expect(h.asked).toEqual(['recreate-statefulsets', 'helm-upgrade']);
     expect(applied).toContain('recreate-statefulsets');
     expect(applied).not.toContain('helm-upgrade');
@@ -96,11 +107,20 @@ describe('executeRunbook resume', () => {
 });
 
 describe('step ids', () => {
-  it('are the runbook\'s, in its order, and exactly the StepId union', () => {
+  it("are the runbook's, in its order, and exactly the StepId union", () => {
     // Record<StepId, …> does not compile when the union gains or loses an id; the comparison ties it to RUNBOOK.
     const union: Record<StepId, true> = {
-      preflight: true, 'export-trust-bundle': true, backup: true, 'check-chart': true, 'apply-crds': true, 'recreate-statefulsets': true,
-      'helm-upgrade': true, 'wait-control-plane': true, 'restart-data-plane': true, 'upgrade-dapr-shared': true, verify: true,
+      preflight: true,
+      'export-trust-bundle': true,
+      backup: true,
+      'check-chart': true,
+      'apply-crds': true,
+      'recreate-statefulsets': true,
+      'helm-upgrade': true,
+      'wait-control-plane': true,
+      'restart-data-plane': true,
+      'upgrade-dapr-shared': true,
+      verify: true,
     };
     expect(STEP_IDS).toEqual(RUNBOOK.map((s) => s.id));
     expect(new Set(STEP_IDS).size).toBe(STEP_IDS.length);
@@ -112,7 +132,10 @@ describe('step ids', () => {
     await j.setStep('preflight', 'done');
     const written = JSON.parse(await readFile(store.file(key), 'utf8')) as JournalData;
     // As an older daprup wrote it: no kind, and no upgrade-dapr-shared step.
-    const { kind: _kind, ...older } = { ...written, steps: Object.fromEntries(Object.entries(written.steps).filter(([id]) => id !== 'upgrade-dapr-shared')) };
+    const { kind: _kind, ...older } = {
+      ...written,
+      steps: Object.fromEntries(Object.entries(written.steps).filter(([id]) => id !== 'upgrade-dapr-shared')),
+    };
     await writeFile(store.file(key), JSON.stringify(older));
     const read = (await store.read(key))!;
     expect(Object.keys(read.steps)).toEqual([...STEP_IDS.filter((id) => id !== 'upgrade-dapr-shared'), 'upgrade-dapr-shared']);

@@ -19,8 +19,10 @@ export class FakeRunner implements CommandRunner {
     const answer = rule ? rule.respond(args) : this.rawList(file, args);
     if (answer === undefined) throw new Error(`unexpected call: ${file} ${args.join(' ')}`);
     if (answer instanceof Error) throw answer;
-    const result = typeof answer === 'string' ? { stdout: answer, stderr: '', exitCode: 0 } : { stdout: '', stderr: '', exitCode: 0, ...answer };
-    if (result.exitCode !== 0 && !(options.okExitCodes ?? []).includes(result.exitCode)) throw new CommandError(file, args, result.exitCode, result.stderr);
+    const result =
+      typeof answer === 'string' ? { stdout: answer, stderr: '', exitCode: 0 } : { stdout: '', stderr: '', exitCode: 0, ...answer };
+    if (result.exitCode !== 0 && !(options.okExitCodes ?? []).includes(result.exitCode))
+      throw new CommandError(file, args, result.exitCode, result.stderr);
     return result;
   }
 
@@ -31,19 +33,36 @@ export class FakeRunner implements CommandRunner {
    */
   private rawList(file: string, args: readonly string[]): ReturnType<Responder> | undefined {
     const at = args.indexOf('--raw');
-    const m = at > 0 && args[at - 1] === 'get' ? /^\/apis?\/(?:apps\/|argoproj\.io\/v1alpha1)?(?:v1)?(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\?labelSelector=(.*))?$/.exec(args[at + 1] ?? '') : null;
+    const m =
+      at > 0 && args[at - 1] === 'get'
+        ? /^\/apis?\/(?:apps\/|argoproj\.io\/v1alpha1)?(?:v1)?(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\?labelSelector=(.*))?$/.exec(
+            args[at + 1] ?? '',
+          )
+        : null;
     if (!m) return undefined;
     const [, namespace, resource, selector] = m;
-    const rule = [...this.rules].reverse().find((r) => r.file === file && r.prefix[0] === 'get' && (r.prefix[1] ?? '').split(',').includes(resource!));
+    const rule = [...this.rules]
+      .reverse()
+      .find((r) => r.file === file && r.prefix[0] === 'get' && (r.prefix[1] ?? '').split(',').includes(resource!));
     // A cluster without Argo Rollouts' CRD answers its path as the API server does.
-    if (!rule && resource === 'rollouts') return { exitCode: 1, stderr: 'Error from server (NotFound): the server could not find the requested resource' };
+    if (!rule && resource === 'rollouts')
+      return { exitCode: 1, stderr: 'Error from server (NotFound): the server could not find the requested resource' };
     if (!rule) return undefined;
-    const getArgs = ['get', rule.prefix[1]!, '-o', 'json', ...(namespace ? ['--namespace', namespace] : ['--all-namespaces']), ...(selector ? ['--selector', decodeURIComponent(selector)] : [])];
+    const getArgs = [
+      'get',
+      rule.prefix[1]!,
+      '-o',
+      'json',
+      ...(namespace ? ['--namespace', namespace] : ['--all-namespaces']),
+      ...(selector ? ['--selector', decodeURIComponent(selector)] : []),
+    ];
     const answer = rule.respond(getArgs);
     if (typeof answer !== 'string') return answer;
     const kind = resource!.charAt(0).toUpperCase() + resource!.slice(1, -1);
     const list = JSON.parse(answer) as { items?: { kind?: string }[] };
-    const items = (list.items ?? []).filter((i) => !i.kind || i.kind.toLowerCase() === kind.toLowerCase()).map(({ kind: _k, apiVersion: _a, ...rest }: { kind?: string; apiVersion?: string }) => rest);
+    const items = (list.items ?? [])
+      .filter((i) => !i.kind || i.kind.toLowerCase() === kind.toLowerCase())
+      .map(({ kind: _k, apiVersion: _a, ...rest }: { kind?: string; apiVersion?: string }) => rest);
     return JSON.stringify({ kind: `${kind}List`, apiVersion: 'v1', items });
   }
 

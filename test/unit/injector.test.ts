@@ -18,23 +18,32 @@ const INJECTOR_IMAGE = 'docker.io/daprio/daprd:1.18.3';
 
 function pod(annotations: Record<string, string>, spec: Partial<TestPod['spec']> = {}): TestPod {
   return {
-    metadata: { name: 'web-1', labels: { app: 'web' }, annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'web', ...annotations } },
+    metadata: {
+      name: 'web-1',
+      labels: { app: 'web' },
+      annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'web', ...annotations },
+    },
     spec: { containers: [{ name: 'app', image: 'example/web:1' }], ...spec },
   };
 }
 
-const injector = (config: Partial<InjectorConfig> = {}) => async (): Promise<InjectorConfig | undefined> => ({
-  sidecarImage: INJECTOR_IMAGE,
-  nativeSidecar: false,
-  ...config,
-});
+const injector =
+  (config: Partial<InjectorConfig> = {}) =>
+  async (): Promise<InjectorConfig | undefined> => ({
+    sidecarImage: INJECTOR_IMAGE,
+    nativeSidecar: false,
+    ...config,
+  });
 
 /** Applies the stand-in's JSON patch the way the apiserver does (only the `add` forms it emits). */
 function applyPatch(target: TestPod, ops: { op: string; path: string; value: unknown }[]): TestPod {
   const doc = structuredClone(target) as unknown as Record<string, unknown>;
   for (const { op, path, value } of ops) {
     expect(op).toBe('add');
-    const keys = path.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const keys = path
+      .split('/')
+      .slice(1)
+      .map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
     const last = keys.pop()!;
     let parent: unknown = doc;
     for (const k of keys) parent = (parent as Record<string, unknown>)[k];
@@ -81,11 +90,14 @@ describe('injector stand-in: native sidecar', () => {
     expect(out.metadata.labels?.['dapr.io/sidecar-injected']).toBe('true');
   });
 
-  it.each(['false', 'no', '0', 'off', '', 'enabled', 'truthy'])('dapr.io/enable-native-sidecar: %j keeps daprd a regular container', async (value) => {
-    const out = await inject(pod({ 'dapr.io/enable-native-sidecar': value }));
-    expect(names(out.spec.containers)).toEqual(['app', 'daprd']);
-    expect(out.spec.initContainers).toBeUndefined();
-  });
+  it.each(['false', 'no', '0', 'off', '', 'enabled', 'truthy'])(
+    'dapr.io/enable-native-sidecar: %j keeps daprd a regular container',
+    async (value) => {
+      const out = await inject(pod({ 'dapr.io/enable-native-sidecar': value }));
+      expect(names(out.spec.containers)).toEqual(['app', 'daprd']);
+      expect(out.spec.initContainers).toBeUndefined();
+    },
+  );
 
   it('the injector’s NATIVE_SIDECAR_ENABLED makes every pod native', async () => {
     const out = await inject(pod({}), injector({ nativeSidecar: true }));
@@ -105,7 +117,9 @@ describe('injector stand-in: native sidecar', () => {
   });
 
   it('appends daprd after the pod’s own init containers', async () => {
-    const out = await inject(pod({ 'dapr.io/enable-native-sidecar': 'true' }, { initContainers: [{ name: 'migrate', image: 'example/migrate:1' }] }));
+    const out = await inject(
+      pod({ 'dapr.io/enable-native-sidecar': 'true' }, { initContainers: [{ name: 'migrate', image: 'example/migrate:1' }] }),
+    );
     expect(names(out.spec.initContainers)).toEqual(['migrate', 'daprd']);
     expect(out.spec.initContainers?.[0]?.restartPolicy).toBeUndefined();
   });

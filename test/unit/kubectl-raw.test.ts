@@ -18,7 +18,11 @@ describe('Kubectl.listRaw', () => {
   });
 
   it('gives items back their kind and apiVersion and drops managedFields, as kubectl get does', async () => {
-    const raw = { kind: 'DeploymentList', apiVersion: 'apps/v1', items: [{ metadata: { name: 'orders', namespace: 'shop', managedFields: [{ manager: 'kubectl' }] }, spec: {} }] };
+    const raw = {
+      kind: 'DeploymentList',
+      apiVersion: 'apps/v1',
+      items: [{ metadata: { name: 'orders', namespace: 'shop', managedFields: [{ manager: 'kubectl' }] }, spec: {} }],
+    };
     const runner = new FakeRunner().on('kubectl', ['get', '--raw'], JSON.stringify(raw));
     const items = await new Kubectl(runner, 'kubectl').listRaw('deployments');
     expect(items).toEqual([{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'orders', namespace: 'shop' }, spec: {} }]);

@@ -35,7 +35,8 @@ function fakeApi(existing?: LeaseObject) {
     .on('kubectl', ['create', '-f', '-'], () => sent())
     .on('kubectl', ['replace', '-f', '-'], () => sent())
     .on('kubectl', ['delete', 'leases.coordination.k8s.io'], '');
-  const written = (verb: 'create' | 'replace') => runner.calls.filter((c) => c.args[0] === verb).map((c) => JSON.parse(c.input!) as LeaseObject);
+  const written = (verb: 'create' | 'replace') =>
+    runner.calls.filter((c) => c.args[0] === verb).map((c) => JSON.parse(c.input!) as LeaseObject);
   return { runner, kubectl: new Kubectl(runner, 'kubectl'), written };
 }
 
@@ -67,7 +68,9 @@ describe('RunLease', () => {
   it('refuses while another run renews it, naming its holder, run id and age, and changes nothing', async () => {
     const api = fakeApi(heldBy('build-agent-7/4242', 12));
     const refused = acquire(api.kubectl);
-    await expect(refused).rejects.toThrow('Another daprup run holds the lease for release dapr in dapr-system: build-agent-7/4242, run run-old, renewed 12s ago.');
+    await expect(refused).rejects.toThrow(
+      'Another daprup run holds the lease for release dapr in dapr-system: build-agent-7/4242, run run-old, renewed 12s ago.',
+    );
     await expect(refused).rejects.toMatchObject({ exitCode: ExitCode.refused });
     expect(api.runner.commandLines()).toEqual([GET_LEASE]);
   });
@@ -81,7 +84,10 @@ describe('RunLease', () => {
     expect(lease.tookOver).toBe(said);
     // Replaced at the version read: a run that renewed meanwhile makes this fail instead of losing its Lease.
     const [replaced] = api.written('replace');
-    expect(replaced).toMatchObject({ metadata: { resourceVersion: '41', annotations: { 'daprup.io/run-id': 'run-new' } }, spec: { holderIdentity: ME, renewTime: ago(0) } });
+    expect(replaced).toMatchObject({
+      metadata: { resourceVersion: '41', annotations: { 'daprup.io/run-id': 'run-new' } },
+      spec: { holderIdentity: ME, renewTime: ago(0) },
+    });
   });
 
   it('takes over at once a Lease whose holder died on this machine', async () => {
@@ -104,7 +110,17 @@ describe('RunLease', () => {
 
     // Another run took it over (its holder expired it while this one was cut off from the API server).
     api.runner
-      .on('kubectl', ['replace', '-f', '-'], (args) => new CommandError('kubectl', args, 1, 'Error from server (Conflict): Operation cannot be fulfilled on leases.coordination.k8s.io "daprup-dapr": the object has been modified'))
+      .on(
+        'kubectl',
+        ['replace', '-f', '-'],
+        (args) =>
+          new CommandError(
+            'kubectl',
+            args,
+            1,
+            'Error from server (Conflict): Operation cannot be fulfilled on leases.coordination.k8s.io "daprup-dapr": the object has been modified',
+          ),
+      )
       .on('kubectl', ['get', 'leases.coordination.k8s.io'], JSON.stringify(heldBy('build-agent-7/4242', 1)));
     await vi.advanceTimersByTimeAsync(10_000);
     await vi.waitFor(() => expect(lease.lost).toBe(true));
@@ -116,12 +132,20 @@ describe('RunLease', () => {
     const api = fakeApi();
     const lease = await acquire(api.kubectl);
     lease.startRenewing();
-    api.runner.on('kubectl', ['replace', '-f', '-'], (args) => new CommandError('kubectl', args, 1, 'The connection to the server was refused - did you specify the right host or port?'));
+    api.runner.on(
+      'kubectl',
+      ['replace', '-f', '-'],
+      (args) => new CommandError('kubectl', args, 1, 'The connection to the server was refused - did you specify the right host or port?'),
+    );
     await vi.advanceTimersByTimeAsync(10_000);
     await vi.waitFor(() => expect(api.written('replace')).toHaveLength(1));
 
     api.runner
-      .on('kubectl', ['replace', '-f', '-'], (args) => new CommandError('kubectl', args, 1, 'Error from server (Conflict): the object has been modified'))
+      .on(
+        'kubectl',
+        ['replace', '-f', '-'],
+        (args) => new CommandError('kubectl', args, 1, 'Error from server (Conflict): the object has been modified'),
+      )
       .on('kubectl', ['get', 'leases.coordination.k8s.io'], JSON.stringify(heldBy(ME, 5)));
     await vi.advanceTimersByTimeAsync(10_000);
     await vi.waitFor(() => expect(api.runner.commandLines().filter((l) => l === GET_LEASE)).toHaveLength(2));

@@ -19,10 +19,25 @@ const CHANGE_STEPS = ['apply-crds', 'recreate-statefulsets', 'helm-upgrade', 're
  * compares the user's values) and the release's computed values.
  */
 function prepared(o: { target: string; daprd: string; crds?: RunContext['crds']; rendered?: Workload[] }) {
-  const { values: _values, pdbs, components, configurations, namespaces, claims, storageClasses, supported: _s, certWarnDays: _c, ...checked } = tunedInput();
+  const {
+    values: _values,
+    pdbs,
+    components,
+    configurations,
+    namespaces,
+    claims,
+    storageClasses,
+    supported: _s,
+    certWarnDays: _c,
+    ...checked
+  } = tunedInput();
   const facts: ClusterFacts = {
     ...checked,
-    pods: [...checked.pods.filter((p) => p.metadata.namespace !== 'shop'), appPod('shop', 'orders', o.daprd), appPod('shop', 'cart', o.daprd)],
+    pods: [
+      ...checked.pods.filter((p) => p.metadata.namespace !== 'shop'),
+      appPod('shop', 'orders', o.daprd),
+      appPod('shop', 'cart', o.daprd),
+    ],
     helmVersion: { raw: 'v4.1.4', major: 4, minor: 1, patch: 4 },
     kubectlVersion: 'v1.33.9',
     serverVersion: 'v1.33.13',
@@ -37,16 +52,38 @@ function prepared(o: { target: string; daprd: string; crds?: RunContext['crds'];
   const change = o.target === VERSION ? 'none' : 'minor';
   const ctx: RunContext = {
     tools: { helm: new Helm(runner, 'helm'), kubectl: new Kubectl(runner, 'kubectl') },
-    options: { target: o.target, chart: 'dapr/dapr', valuesFiles: [], set: [], timeout: '10m', concurrency: 4, overrides: {}, certWarnDays: 30 },
+    options: {
+      target: o.target,
+      chart: 'dapr/dapr',
+      valuesFiles: [],
+      set: [],
+      timeout: '10m',
+      concurrency: 4,
+      overrides: {},
+      certWarnDays: 30,
+    },
     facts,
     verdict: { current: VERSION, target: o.target, change, warnings: [] },
-    workDir: '/run', chartDir: '/run/chart/dapr', targetChart: { name: 'dapr', version: o.target, appVersion: o.target }, installedChartVersion: VERSION,
-    haAfter: true, userOverrides: {}, userTrustBundle: false,
+    workDir: '/run',
+    chartDir: '/run/chart/dapr',
+    targetChart: { name: 'dapr', version: o.target, appVersion: o.target },
+    installedChartVersion: VERSION,
+    haAfter: true,
+    userOverrides: {},
+    userTrustBundle: false,
     rendered: o.rendered ?? CONTROL_PLANE.map((c) => controlPlaneWorkload(c.name, o.target)),
     renderedConfig: { global: { ha: { enabled: true } } },
     crdFiles: ['/run/crds/components.yaml'],
     crds: o.crds ?? [{ name: 'components.dapr.io', action: 'unchanged' }],
-    checkObjects: { pdbs, components, configurations, namespaces, claims: claims ?? [], storageClasses: storageClasses ?? [], unreadable: [] },
+    checkObjects: {
+      pdbs,
+      components,
+      configurations,
+      namespaces,
+      claims: claims ?? [],
+      storageClasses: storageClasses ?? [],
+      unreadable: [],
+    },
     log: () => {},
   };
   return { ctx, runner };
@@ -65,16 +102,24 @@ describe('buildPlan', () => {
       ['upgrade-dapr-shared', 'no Dapr Shared releases'],
     ]);
     expect(plan.steps.filter((s) => s.destructive)).toEqual([]);
-    expect(plan.workloads.map((w) => [w.name, w.decision])).toEqual([['orders', 'current'], ['cart', 'current']]);
+    expect(plan.workloads.map((w) => [w.name, w.decision])).toEqual([
+      ['orders', 'current'],
+      ['cart', 'current'],
+    ]);
   });
 
   it('lists the restarts and marks the upgrade and the restarts destructive when the sidecars are behind', async () => {
     const { ctx } = prepared({ target: '1.17.2', daprd: VERSION, crds: [{ name: 'components.dapr.io', action: 'update' }] });
     const plan = await buildPlan(ctx);
     expect(plan.changesPending).toBe(true);
-    expect(plan.workloads.map((w) => [`${w.namespace}/${w.name}`, w.sidecar, w.decision])).toEqual([['shop/orders', VERSION, 'restart'], ['shop/cart', VERSION, 'restart']]);
+    expect(plan.workloads.map((w) => [`${w.namespace}/${w.name}`, w.sidecar, w.decision])).toEqual([
+      ['shop/orders', VERSION, 'restart'],
+      ['shop/cart', VERSION, 'restart'],
+    ]);
     expect(plan.steps.filter((s) => s.destructive).map((s) => s.id)).toEqual(['helm-upgrade', 'restart-data-plane']);
-    expect(plan.steps.find((s) => s.id === 'restart-data-plane')?.commands).toContain('kubectl rollout restart deployment/orders deployment/cart --namespace shop');
+    expect(plan.steps.find((s) => s.id === 'restart-data-plane')?.commands).toContain(
+      'kubectl rollout restart deployment/orders deployment/cart --namespace shop',
+    );
     expect(plan.controlPlane.map((c) => [c.component, c.current, c.target])).toEqual(CONTROL_PLANE.map((c) => [c.name, VERSION, '1.17.2']));
   });
 
@@ -87,7 +132,8 @@ describe('buildPlan', () => {
 
   it('marks a StatefulSet recreation destructive, with the bound claims it leaves at their size', async () => {
     const bigger = CONTROL_PLANE.map((c) => controlPlaneWorkload(c.name, '1.17.2'));
-    bigger.find((w) => w.metadata.name === 'dapr-scheduler-server')!.spec.volumeClaimTemplates![0]!.spec.resources!.requests!.storage = '32Gi';
+    bigger.find((w) => w.metadata.name === 'dapr-scheduler-server')!.spec.volumeClaimTemplates![0]!.spec.resources!.requests!.storage =
+      '32Gi';
     const { ctx } = prepared({ target: '1.17.2', daprd: VERSION, rendered: bigger });
     const plan = await buildPlan(ctx);
     expect(plan.statefulSets.map((s) => s.name)).toEqual(['dapr-scheduler-server']);

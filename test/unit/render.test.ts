@@ -15,7 +15,7 @@ const cliTable3 = (head: string[], rows: string[][]) => {
 /** A small deterministic generator, so a failure reproduces. */
 function random(seed: number) {
   let x = seed;
-  const next = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const text = () => Array.from({ length: Math.floor(next() * 14) }, () => 'ab -_/.:0123456789XYZ\n '[Math.floor(next() * 24)]).join('');
   return { next, text };
 }
@@ -33,7 +33,23 @@ describe('table', () => {
   });
 
   it('uses cli-table3 for anything that is not plain ASCII, and shows undefined as "-"', () => {
-    expect(table(['check', 'result'], [['✔ bundle', 'ok'], ['wide', '漢字']])).toBe(cliTable3(['check', 'result'], [['✔ bundle', 'ok'], ['wide', '漢字']]));
+    expect(
+      table(
+        ['check', 'result'],
+        [
+          ['✔ bundle', 'ok'],
+          ['wide', '漢字'],
+        ],
+      ),
+    ).toBe(
+      cliTable3(
+        ['check', 'result'],
+        [
+          ['✔ bundle', 'ok'],
+          ['wide', '漢字'],
+        ],
+      ),
+    );
     expect(table(['a', 'b'], [[undefined, 3]])).toBe(cliTable3(['a', 'b'], [['-', '3']]));
   });
 
@@ -49,25 +65,70 @@ const COMPONENTS = ['dapr-operator', 'dapr-sentry', 'dapr-sidecar-injector', 'da
 /** A minor upgrade that turns HA on: placement recreated, 3 workloads in 2 namespaces restarted, one out of reach. */
 function minorWithHa(): UpgradePlan {
   const step = (id: string, o: { destructive?: boolean; skip?: string; summary?: string; commands?: string[] } = {}) =>
-    ({ id, title: id, summary: o.summary ?? `${id} summary`, destructive: o.destructive ?? false, skip: o.skip, commands: o.commands ?? [`kubectl ${id}`] }) as UpgradePlan['steps'][number];
-  const workload = (namespace: string, name: string, decision: string) => ({ kind: 'Deployment', namespace, name, sidecar: '1.16.18', decision, action: decision === 'restart' ? 'will be restarted' : 'paused: resume it' });
+    ({
+      id,
+      title: id,
+      summary: o.summary ?? `${id} summary`,
+      destructive: o.destructive ?? false,
+      skip: o.skip,
+      commands: o.commands ?? [`kubectl ${id}`],
+    }) as UpgradePlan['steps'][number];
+  const workload = (namespace: string, name: string, decision: string) => ({
+    kind: 'Deployment',
+    namespace,
+    name,
+    sidecar: '1.16.18',
+    decision,
+    action: decision === 'restart' ? 'will be restarted' : 'paused: resume it',
+  });
   return {
     release: { name: 'dapr', namespace: 'dapr-system', chartVersion: '1.16.18', version: '1.16.18', revision: 3, status: 'deployed' },
     cluster: { id: 'uid-1', serverVersion: 'v1.33.13', helm: 'v4.1.4', kubectl: 'v1.33.9' },
     versionPolicy: { current: '1.16.18', target: '1.17.2', change: 'minor', verdict: 'ok', warnings: ['global.tag is pinned to "custom"'] },
-    controlPlane: COMPONENTS.map((component) => ({ component, kind: 'Deployment', current: '1.16.18', target: '1.17.2', ready: '1/1', replicasAfter: 3 })),
+    controlPlane: COMPONENTS.map((component) => ({
+      component,
+      kind: 'Deployment',
+      current: '1.16.18',
+      target: '1.17.2',
+      ready: '1/1',
+      replicasAfter: 3,
+    })),
     ha: { now: false, after: true },
     mtls: { enabled: true, trustBundle: { checks: [], ok: true } },
-    crds: [{ name: 'components.dapr.io', action: 'update' }, { name: 'mcpservers.dapr.io', action: 'create' }, { name: 'resiliencies.dapr.io', action: 'unchanged' }],
+    crds: [
+      { name: 'components.dapr.io', action: 'update' },
+      { name: 'mcpservers.dapr.io', action: 'create' },
+      { name: 'resiliencies.dapr.io', action: 'unchanged' },
+    ],
     statefulSets: [{ name: 'dapr-placement-server', namespace: 'dapr-system', changes: ['volumeClaimTemplates: raft-log (1Gi) added'] }],
-    values: [{ key: 'global.ha.enabled', from: false, to: true }, { key: 'dapr_placement.cluster.forceInMemoryLog', from: true, to: false }],
-    workloads: [workload('shop', 'orders', 'restart'), workload('shop', 'cart', 'restart'), workload('ledger', 'ledger', 'restart'), workload('shop', 'current', 'current'), workload('batch', 'paused', 'unreached')],
+    values: [
+      { key: 'global.ha.enabled', from: false, to: true },
+      { key: 'dapr_placement.cluster.forceInMemoryLog', from: true, to: false },
+    ],
+    workloads: [
+      workload('shop', 'orders', 'restart'),
+      workload('shop', 'cart', 'restart'),
+      workload('ledger', 'ledger', 'restart'),
+      workload('shop', 'current', 'current'),
+      workload('batch', 'paused', 'unreached'),
+    ],
     sharedReleases: [],
-    checks: [{ id: 'component-secrets', group: 'security', severity: 'failure', finding: 'Plaintext secrets', why: 'w', fix: 'f' }, { id: 'metrics', group: 'observability', severity: 'warning', finding: 'Metrics are off', why: 'w', fix: 'f' }] as UpgradePlan['checks'],
+    checks: [
+      { id: 'component-secrets', group: 'security', severity: 'failure', finding: 'Plaintext secrets', why: 'w', fix: 'f' },
+      { id: 'metrics', group: 'observability', severity: 'warning', finding: 'Metrics are off', why: 'w', fix: 'f' },
+    ] as UpgradePlan['checks'],
     steps: [
-      step('preflight'), step('export-trust-bundle'), step('backup'), step('check-chart'), step('apply-crds'),
+      step('preflight'),
+      step('export-trust-bundle'),
+      step('backup'),
+      step('check-chart'),
+      step('apply-crds'),
       step('recreate-statefulsets', { destructive: true, summary: 'dapr-placement-server: volumeClaimTemplates: raft-log (1Gi) added' }),
-      step('helm-upgrade', { destructive: true, summary: 'dapr 1.16.18 → 1.17.2, HA off → on, user values kept', commands: ['helm upgrade dapr /run/chart/dapr --set-file dapr_sentry.tls.issuer.keyPEM=/run/certs/issuer.key'] }),
+      step('helm-upgrade', {
+        destructive: true,
+        summary: 'dapr 1.16.18 → 1.17.2, HA off → on, user values kept',
+        commands: ['helm upgrade dapr /run/chart/dapr --set-file dapr_sentry.tls.issuer.keyPEM=/run/certs/issuer.key'],
+      }),
       step('wait-control-plane'),
       step('restart-data-plane', { destructive: true, summary: '3 workloads in 2 namespaces, 4 at a time' }),
       step('upgrade-dapr-shared', { skip: 'no Dapr Shared releases' }),
@@ -137,6 +198,10 @@ describe('the plan at a glance (upgrade at a terminal)', () => {
     const inUpgrade = renderPlan(minorWithHa(), { applyHint: false });
     expect(inUpgrade).toContain('      $ helm upgrade dapr /run/chart/dapr');
     expect(inUpgrade).not.toContain('Apply with');
-    expect(renderPlan({ ...minorWithHa(), changesPending: false }, { applyHint: false }).split('\n').at(-1)).toBe('Nothing to do: the cluster already runs the target.');
+    expect(
+      renderPlan({ ...minorWithHa(), changesPending: false }, { applyHint: false })
+        .split('\n')
+        .at(-1),
+    ).toBe('Nothing to do: the cluster already runs the target.');
   });
 });

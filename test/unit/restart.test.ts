@@ -11,7 +11,17 @@ import { restartWorkloads } from '../../src/runbook/restart.js';
 import { Journal, type JournalData } from '../../src/state/journal.js';
 
 const workload = (namespace: string, name: string, restartedAt?: string): DataPlaneWorkload => ({
-  key: `Deployment/${namespace}/${name}`, kind: 'Deployment', namespace, name, pods: 1, podsWithSidecar: 1, sidecarVersions: ['1.16.19'], restartedAt, method: 'rollout-restart', nativeSidecars: 0, podList: [],
+  key: `Deployment/${namespace}/${name}`,
+  kind: 'Deployment',
+  namespace,
+  name,
+  pods: 1,
+  podsWithSidecar: 1,
+  sidecarVersions: ['1.16.19'],
+  restartedAt,
+  method: 'rollout-restart',
+  nativeSidecars: 0,
+  podList: [],
 });
 
 /**
@@ -25,7 +35,9 @@ class RolloutCluster implements CommandRunner {
   readonly live = new Map<string, string>();
   private readonly held = new Map<string, () => void>();
 
-  constructor(private readonly o: { hold?: (ref: string, cluster: RolloutCluster) => Promise<void> | undefined; failStatus?: string } = {}) {}
+  constructor(
+    private readonly o: { hold?: (ref: string, cluster: RolloutCluster) => Promise<void> | undefined; failStatus?: string } = {},
+  ) {}
 
   async run(_file: string, args: readonly string[]): Promise<CommandResult> {
     const ok = (stdout = '') => ({ stdout, stderr: '', exitCode: 0 });
@@ -53,7 +65,13 @@ class RolloutCluster implements CommandRunner {
     if (args[0] === 'get') {
       const name = `${ns}/${args[1]}/${args[2]}`;
       const at = this.live.get(name);
-      return ok(JSON.stringify({ kind: 'Deployment', metadata: { name: args[2], namespace: ns }, spec: { template: { metadata: { annotations: at ? { 'kubectl.kubernetes.io/restartedAt': at } : {} } } } }));
+      return ok(
+        JSON.stringify({
+          kind: 'Deployment',
+          metadata: { name: args[2], namespace: ns },
+          spec: { template: { metadata: { annotations: at ? { 'kubectl.kubernetes.io/restartedAt': at } : {} } } },
+        }),
+      );
     }
     throw new Error(`unexpected call: ${args.join(' ')}`);
   }
@@ -79,7 +97,13 @@ async function journalWith(restarts: JournalData['restarts'] = {}): Promise<Jour
   return new Journal(join(dir, 'journal.json'), { runId: 'r1', restarts, steps: {} } as unknown as JournalData);
 }
 
-const options = (concurrency: number, journal?: Journal) => ({ concurrency, timeout: '1m', target: '1.16.19', journal, report: () => undefined });
+const options = (concurrency: number, journal?: Journal) => ({
+  concurrency,
+  timeout: '1m',
+  target: '1.16.19',
+  journal,
+  report: () => undefined,
+});
 
 describe('restartWorkloads', () => {
   it('keeps `concurrency` rollouts going: one slow rollout does not hold the others back', async () => {
@@ -96,12 +120,21 @@ describe('restartWorkloads', () => {
     const ws = [workload('shop', 'a'), workload('shop', 'b'), workload('pay', 'c'), workload('shop', 'd'), workload('pay', 'e')];
     const cluster = new RolloutCluster();
     await restartWorkloads(new Kubectl(cluster, 'kubectl'), ws, options(8));
-    expect(cluster.events.filter((e) => e.startsWith('restart')).sort()).toEqual(['restart pay deployment/c deployment/e', 'restart shop deployment/a deployment/b deployment/d']);
+    expect(cluster.events.filter((e) => e.startsWith('restart')).sort()).toEqual([
+      'restart pay deployment/c deployment/e',
+      'restart shop deployment/a deployment/b deployment/d',
+    ]);
     expect(cluster.done()).toBe(5);
   });
 
   it('journals each restart and never restarts a workload twice on resume', async () => {
-    const ws = [workload('shop', 'done'), workload('shop', 'ran', 'old'), workload('shop', 'crashed-after', 'old'), workload('shop', 'crashed-before', 'old'), workload('shop', 'new')];
+    const ws = [
+      workload('shop', 'done'),
+      workload('shop', 'ran', 'old'),
+      workload('shop', 'crashed-after', 'old'),
+      workload('shop', 'crashed-before', 'old'),
+      workload('shop', 'new'),
+    ];
     const journal = await journalWith({
       'Deployment/shop/done': { status: 'done', before: 'old' },
       'Deployment/shop/ran': { status: 'restarted', before: 'old' },
@@ -123,11 +156,18 @@ describe('restartWorkloads', () => {
     const ws = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => workload('shop', n));
     const journal = await journalWith();
     // b and c finish only once a has failed.
-    const cluster = new RolloutCluster({ failStatus: 'shop/deployment/a', hold: (r, c) => (r === 'shop/deployment/a' ? undefined : c.whenFailed()) });
-    await expect(restartWorkloads(new Kubectl(cluster, 'kubectl'), ws, options(3, journal))).rejects.toThrow(/Waiting for shop\/deployment\/a failed: .*progress deadline/);
+    const cluster = new RolloutCluster({
+      failStatus: 'shop/deployment/a',
+      hold: (r, c) => (r === 'shop/deployment/a' ? undefined : c.whenFailed()),
+    });
+    await expect(restartWorkloads(new Kubectl(cluster, 'kubectl'), ws, options(3, journal))).rejects.toThrow(
+      /Waiting for shop\/deployment\/a failed: .*progress deadline/,
+    );
     expect(cluster.events.filter((e) => e.startsWith('restart'))).toEqual(['restart shop deployment/a deployment/b deployment/c']);
     expect(Object.fromEntries(Object.entries(journal.data.restarts).map(([k, r]) => [k, r.status]))).toEqual({
-      'Deployment/shop/a': 'restarted', 'Deployment/shop/b': 'done', 'Deployment/shop/c': 'done',
+      'Deployment/shop/a': 'restarted',
+      'Deployment/shop/b': 'done',
+      'Deployment/shop/c': 'done',
     });
   });
 });

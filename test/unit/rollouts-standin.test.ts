@@ -22,7 +22,9 @@ const NOW = new Date('2026-08-21T12:00:05Z');
 const BEFORE = '2026-08-21T11:00:00Z';
 const AFTER = '2026-08-21T12:00:02Z';
 
-function rollout(o: { replicas?: number; strategy?: Rollout['spec']['strategy']; restartAt?: string; status?: RolloutStatus; generation?: number } = {}): Rollout {
+function rollout(
+  o: { replicas?: number; strategy?: Rollout['spec']['strategy']; restartAt?: string; status?: RolloutStatus; generation?: number } = {},
+): Rollout {
   return {
     metadata: { name: 'web', namespace: 'apps', uid: 'ro-uid', generation: o.generation ?? 2 },
     spec: {
@@ -95,7 +97,10 @@ describe('argo rollouts stand-in: restart reconciler', () => {
 
   it('restarts maxUnavailable pods at once when it allows more than one', () => {
     const pods = ['a', 'b', 'c', 'd'].map((n) => pod(n));
-    expect(names(planRestart(rollout({ replicas: 4, strategy: { canary: { maxUnavailable: 2 } } }), pods, [rs(4)], NOW).evict)).toEqual(['a', 'b']);
+    expect(names(planRestart(rollout({ replicas: 4, strategy: { canary: { maxUnavailable: 2 } } }), pods, [rs(4)], NOW).evict)).toEqual([
+      'a',
+      'b',
+    ]);
     const eight = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((n) => pod(n));
     expect(names(planRestart(rollout({ replicas: 8 }), eight, [rs(8)], NOW).evict)).toEqual(['a', 'b']); // 25% of 8
   });
@@ -116,15 +121,37 @@ describe('argo rollouts stand-in: restart reconciler', () => {
 
 describe('argo rollouts stand-in: phase and the waiting rule', () => {
   const healthy: RolloutStatus = {
-    observedGeneration: '2', replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, currentPodHash: 'abc', stableRS: 'abc', restartedAt: RESTART_AT,
+    observedGeneration: '2',
+    replicas: 3,
+    updatedReplicas: 3,
+    readyReplicas: 3,
+    availableReplicas: 3,
+    currentPodHash: 'abc',
+    stableRS: 'abc',
+    restartedAt: RESTART_AT,
   };
 
   it('is Progressing while restarting, then while replacements become available, then Healthy', () => {
-    expect(rolloutPhase(rollout().spec, { ...healthy, restartedAt: undefined })).toEqual({ phase: 'Progressing', message: 'rollout is restarting' });
-    expect(rolloutPhase(rollout().spec, { ...healthy, availableReplicas: 2 })).toEqual({ phase: 'Progressing', message: 'updated replicas are still becoming available' });
-    expect(rolloutPhase(rollout().spec, { ...healthy, replicas: 4 })).toEqual({ phase: 'Progressing', message: 'old replicas are pending termination' });
-    expect(rolloutPhase(rollout().spec, { ...healthy, updatedReplicas: 2 })).toEqual({ phase: 'Progressing', message: 'more replicas need to be updated' });
-    expect(rolloutPhase(rollout().spec, { ...healthy, stableRS: 'old' })).toEqual({ phase: 'Progressing', message: 'waiting for all steps to complete' });
+    expect(rolloutPhase(rollout().spec, { ...healthy, restartedAt: undefined })).toEqual({
+      phase: 'Progressing',
+      message: 'rollout is restarting',
+    });
+    expect(rolloutPhase(rollout().spec, { ...healthy, availableReplicas: 2 })).toEqual({
+      phase: 'Progressing',
+      message: 'updated replicas are still becoming available',
+    });
+    expect(rolloutPhase(rollout().spec, { ...healthy, replicas: 4 })).toEqual({
+      phase: 'Progressing',
+      message: 'old replicas are pending termination',
+    });
+    expect(rolloutPhase(rollout().spec, { ...healthy, updatedReplicas: 2 })).toEqual({
+      phase: 'Progressing',
+      message: 'more replicas need to be updated',
+    });
+    expect(rolloutPhase(rollout().spec, { ...healthy, stableRS: 'old' })).toEqual({
+      phase: 'Progressing',
+      message: 'waiting for all steps to complete',
+    });
     expect(rolloutPhase(rollout().spec, healthy)).toEqual({ phase: 'Healthy', message: '' });
     expect(rolloutPhase({ ...rollout().spec, paused: true }, healthy).phase).toBe('Paused');
     expect(rolloutPhase({ ...rollout().spec, strategy: {} }, healthy).phase).toBe('Degraded');

@@ -1,7 +1,15 @@
 // Trust-bundle rotation as data: the phases and their bundles, the inputs each mode accepts, and what `certs check`
 // says while two roots overlap and when a certificate nears expiry.
 import { describe, expect, it } from 'vitest';
-import { bringYourOwn, newRoot, renewIssuer, rotationPhases, RotationInputError, sameBundle, sentryKeyType } from '../../src/dapr/rotation.js';
+import {
+  bringYourOwn,
+  newRoot,
+  renewIssuer,
+  rotationPhases,
+  RotationInputError,
+  sameBundle,
+  sentryKeyType,
+} from '../../src/dapr/rotation.js';
 import { checkTrustBundle, rotationAdvice } from '../../src/dapr/trust-bundle.js';
 import { generateTrustBundle, parseAnchors, validateTrustBundle } from '../../src/dapr/x509.js';
 import { makeTrustBundle } from '../support/certs.js';
@@ -18,13 +26,21 @@ describe('rotation phases', () => {
     const { pending, rootKey } = newRoot(bundle, { keyType: 'ed25519', namespace: 'dapr-system' });
     expect(rootKey).toContain('PRIVATE KEY');
     const phases = rotationPhases(pending);
-    expect(phases.map((p) => [p.id, p.restart])).toEqual([['trust-both-roots', 'everything'], ['switch-issuer', 'everything'], ['drop-old-root', 'everything']]);
+    expect(phases.map((p) => [p.id, p.restart])).toEqual([
+      ['trust-both-roots', 'everything'],
+      ['switch-issuer', 'everything'],
+      ['drop-old-root', 'everything'],
+    ]);
     const [oldRoot] = fps(bundle.rootCert);
     const [nextRoot] = fps(pending.newRoot);
     expect(phases.map((p) => fps(p.bundle.rootCert))).toEqual([[oldRoot, nextRoot], [oldRoot, nextRoot], [nextRoot]]);
     expect(sameBundle(phases[0]!.bundle, { ...bundle, rootCert: phases[0]!.bundle.rootCert })).toBe(true);
     // Every phase's bundle is one Sentry loads: the issuer chains to one of the anchors, the key matches.
-    for (const p of phases) expect(validateTrustBundle(p.bundle).problems.filter((x) => x.severity === 'failure'), p.id).toEqual([]);
+    for (const p of phases)
+      expect(
+        validateTrustBundle(p.bundle).problems.filter((x) => x.severity === 'failure'),
+        p.id,
+      ).toEqual([]);
     expect(validateTrustBundle(phases[1]!.bundle).signingAnchors).toEqual([1]);
   });
 
@@ -38,7 +54,7 @@ describe('rotation phases', () => {
     expect(validateTrustBundle(phases[0]!.bundle).ok).toBe(true);
   });
 
-  it('refuses a root key that is not the running root\'s, and a cluster already trusting two roots', () => {
+  it("refuses a root key that is not the running root's, and a cluster already trusting two roots", () => {
     const { bundle } = current();
     expect(() => renewIssuer(bundle, current().rootKey, { keyType: 'ecdsa-p256', namespace: 'dapr-system' })).toThrow(RotationInputError);
     expect(() => renewIssuer(bundle, 'not a key', { keyType: 'ecdsa-p256', namespace: 'dapr-system' })).toThrow('not a PEM private key');
@@ -49,7 +65,10 @@ describe('rotation phases', () => {
   it('brings your own bundle: checked first; the same root renews the issuer, another root overlaps', () => {
     const { bundle, rootKey } = current();
     const sameRoot = renewIssuer(bundle, rootKey, { keyType: 'ecdsa-p256', namespace: 'dapr-system' });
-    expect(bringYourOwn(bundle, { rootCert: bundle.rootCert, issuerCert: sameRoot.newIssuerCert, issuerKey: sameRoot.newIssuerKey }).pending.mode).toBe('renew-issuer');
+    expect(
+      bringYourOwn(bundle, { rootCert: bundle.rootCert, issuerCert: sameRoot.newIssuerCert, issuerKey: sameRoot.newIssuerKey }).pending
+        .mode,
+    ).toBe('renew-issuer');
     const other = makeTrustBundle();
     expect(bringYourOwn(bundle, other).pending.mode).toBe('replace-root');
     const expired = makeTrustBundle({ issuerNotBeforeDaysAgo: 400, issuerValidDays: 365 });

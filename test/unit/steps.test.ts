@@ -19,20 +19,35 @@ import type { RunContext, UpgradeOptions } from '../../src/runbook/types.js';
 import { FakeRunner } from './fake-runner.js';
 
 const sts = (name: string, claims: string[]): Workload => ({
-  apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: 'dapr-system' },
-  spec: { selector: { matchLabels: { app: name } }, serviceName: name, template: { spec: { containers: [{ name: 'c', image: `ghcr.io/dapr/placement:1.16.19` }] } },
-    volumeClaimTemplates: claims.map((c) => ({ metadata: { name: c }, spec: { resources: { requests: { storage: '1Gi' } } } })) },
+  apiVersion: 'apps/v1',
+  kind: 'StatefulSet',
+  metadata: { name, namespace: 'dapr-system' },
+  spec: {
+    selector: { matchLabels: { app: name } },
+    serviceName: name,
+    template: { spec: { containers: [{ name: 'c', image: `ghcr.io/dapr/placement:1.16.19` }] } },
+    volumeClaimTemplates: claims.map((c) => ({ metadata: { name: c }, spec: { resources: { requests: { storage: '1Gi' } } } })),
+  },
 });
 const app = (ns: string, name: string, kind: Workload['kind'] = 'Deployment'): Workload => ({
-  apiVersion: 'apps/v1', kind, metadata: { name, namespace: ns },
-  spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name }, annotations: { 'dapr.io/enabled': 'true' } }, spec: { containers: [{ name: 'app' }] } } },
+  apiVersion: 'apps/v1',
+  kind,
+  metadata: { name, namespace: ns },
+  spec: {
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name }, annotations: { 'dapr.io/enabled': 'true' } }, spec: { containers: [{ name: 'app' }] } },
+  },
 });
 const pod = (ns: string, appName: string, daprd: string): Pod => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name: `${appName}-1`, namespace: ns, labels: { app: appName } },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: `${appName}-1`, namespace: ns, labels: { app: appName } },
   spec: { containers: [{ name: 'app' }, { name: 'daprd', image: `ghcr.io/dapr/daprd:${daprd}` }] },
 });
 
-function context(o: { helm?: [number, number]; options?: Partial<UpgradeOptions>; change?: 'patch' | 'minor' | 'downgrade'; runner?: FakeRunner } = {}): RunContext {
+function context(
+  o: { helm?: [number, number]; options?: Partial<UpgradeOptions>; change?: 'patch' | 'minor' | 'downgrade'; runner?: FakeRunner } = {},
+): RunContext {
   const runner = o.runner ?? new FakeRunner();
   const target = { kubeconfig: '/kc' };
   const [major, minor] = o.helm ?? [4, 1];
@@ -42,22 +57,45 @@ function context(o: { helm?: [number, number]; options?: Partial<UpgradeOptions>
     haEnabled: false,
     controlPlaneWorkloads: [sts('dapr-placement-server', [])],
     workloads: [app('shop', 'orders'), app('shop', 'cart'), app('ledger', 'ledger', 'StatefulSet'), app('shop', 'current')],
-    jobs: [], sharedReleases: [],
-    pods: [pod('shop', 'orders', '1.16.18'), pod('shop', 'cart', '1.16.18'), pod('ledger', 'ledger', '1.16.18'), pod('shop', 'current', '1.17.2')],
+    jobs: [],
+    sharedReleases: [],
+    pods: [
+      pod('shop', 'orders', '1.16.18'),
+      pod('shop', 'cart', '1.16.18'),
+      pod('ledger', 'ledger', '1.16.18'),
+      pod('shop', 'current', '1.17.2'),
+    ],
   } as unknown as ClusterFacts;
   return {
     tools: { helm: new Helm(runner, 'helm', target), kubectl: new Kubectl(runner, 'kubectl', target) },
-    options: { target: '1.17.2', chart: 'dapr/dapr', valuesFiles: [], set: [], timeout: '5m', concurrency: 4, overrides: {}, certWarnDays: 30, ha: true, ...o.options },
+    options: {
+      target: '1.17.2',
+      chart: 'dapr/dapr',
+      valuesFiles: [],
+      set: [],
+      timeout: '5m',
+      concurrency: 4,
+      overrides: {},
+      certWarnDays: 30,
+      ha: true,
+      ...o.options,
+    },
     facts,
     verdict: { current: '1.16.18', target: '1.17.2', change: o.change ?? 'minor', warnings: [] },
-    workDir: '/run', chartDir: '/run/chart/dapr', targetChart: { name: 'dapr', version: '1.17.2', appVersion: '1.17.2' }, installedChartVersion: '1.16.18',
+    workDir: '/run',
+    chartDir: '/run/chart/dapr',
+    targetChart: { name: 'dapr', version: '1.17.2', appVersion: '1.17.2' },
+    installedChartVersion: '1.16.18',
     haAfter: true,
     userOverrides: {},
     userTrustBundle: false,
     rendered: [sts('dapr-placement-server', ['raft-log'])],
     renderedConfig: {},
     crdFiles: ['/run/chart/dapr/crds/components.yaml'],
-    crds: [{ name: 'components.dapr.io', action: 'update' }, { name: 'mcpservers.dapr.io', action: 'create' }],
+    crds: [
+      { name: 'components.dapr.io', action: 'update' },
+      { name: 'mcpservers.dapr.io', action: 'create' },
+    ],
     log: () => {},
   };
 }
@@ -66,14 +104,31 @@ describe('helm-upgrade arguments', () => {
   it('keeps user values with --reset-then-reuse-values, certs by --set-file, HA, user -f/--set last', () => {
     const ctx = context({ options: { valuesFiles: ['/my/values.yaml'], set: ['dapr_operator.logLevel=debug'] } });
     expect(helmUpgradeArgs(ctx)).toEqual([
-      'upgrade', 'dapr', '/run/chart/dapr', '--namespace', 'dapr-system', '--version', '1.17.2',
+      'upgrade',
+      'dapr',
+      '/run/chart/dapr',
+      '--namespace',
+      'dapr-system',
+      '--version',
+      '1.17.2',
       '--reset-then-reuse-values',
-      '--set-file', 'dapr_sentry.tls.root.certPEM=/run/certs/ca.crt',
-      '--set-file', 'dapr_sentry.tls.issuer.certPEM=/run/certs/issuer.crt',
-      '--set-file', 'dapr_sentry.tls.issuer.keyPEM=/run/certs/issuer.key',
-      '--set', 'global.ha.enabled=true',
-      '--values', '/my/values.yaml', '--set', 'dapr_operator.logLevel=debug',
-      '--wait', '--timeout', '5m', '--kubeconfig', '/kc',
+      '--set-file',
+      'dapr_sentry.tls.root.certPEM=/run/certs/ca.crt',
+      '--set-file',
+      'dapr_sentry.tls.issuer.certPEM=/run/certs/issuer.crt',
+      '--set-file',
+      'dapr_sentry.tls.issuer.keyPEM=/run/certs/issuer.key',
+      '--set',
+      'global.ha.enabled=true',
+      '--values',
+      '/my/values.yaml',
+      '--set',
+      'dapr_operator.logLevel=debug',
+      '--wait',
+      '--timeout',
+      '5m',
+      '--kubeconfig',
+      '/kc',
     ]);
   });
 
@@ -111,12 +166,29 @@ describe('helm-upgrade arguments', () => {
   it('renders the same upgrade server-side for the plan: --dry-run=server, Secrets hidden, no certificates, no --wait', () => {
     const ctx = context({ options: { set: ['a=b'] } });
     expect(helmUpgradeArgs(ctx, { dryRun: true })).toEqual([
-      'upgrade', 'dapr', '/run/chart/dapr', '--namespace', 'dapr-system', '--version', '1.17.2',
-      '--reset-then-reuse-values', '--set', 'global.ha.enabled=true', '--set', 'a=b',
-      '--dry-run=server', '--hide-secret', '-o', 'json', '--kubeconfig', '/kc',
+      'upgrade',
+      'dapr',
+      '/run/chart/dapr',
+      '--namespace',
+      'dapr-system',
+      '--version',
+      '1.17.2',
+      '--reset-then-reuse-values',
+      '--set',
+      'global.ha.enabled=true',
+      '--set',
+      'a=b',
+      '--dry-run=server',
+      '--hide-secret',
+      '-o',
+      'json',
+      '--kubeconfig',
+      '/kc',
     ]);
     // helm 3.13: server-side but no --hide-secret; older: a client render without lookups, from the user's values.
-    expect(helmUpgradeArgs(context({ helm: [3, 13] }), { dryRun: true })).toEqual(expect.arrayContaining(['--dry-run=server', '/run/dry-run-values.yaml']));
+    expect(helmUpgradeArgs(context({ helm: [3, 13] }), { dryRun: true })).toEqual(
+      expect.arrayContaining(['--dry-run=server', '/run/dry-run-values.yaml']),
+    );
     expect(helmUpgradeArgs(context({ helm: [3, 13] }), { dryRun: true })).not.toContain('--hide-secret');
     expect(helmUpgradeArgs(context({ helm: [3, 12] }), { dryRun: true })).toContain('--dry-run');
     expect(helmUpgradeArgs(context({ helm: [3, 12] }), { dryRun: true })).not.toContain('--dry-run=server');
@@ -129,14 +201,20 @@ describe('helm-upgrade arguments', () => {
       const ctx = context({ helm: [3, 13] });
       ctx.workDir = work;
       ctx.journal = { data: { startRevision: 7 } } as unknown as RunContext['journal'];
-      const runner = new FakeRunner().on('helm', ['get', 'values', 'dapr'], JSON.stringify({ dapr_operator: { logLevel: 'debug' }, dapr_sentry: { tls: { issuer: { keyPEM: 'SECRET' } } } }));
+      const runner = new FakeRunner().on(
+        'helm',
+        ['get', 'values', 'dapr'],
+        JSON.stringify({ dapr_operator: { logLevel: 'debug' }, dapr_sentry: { tls: { issuer: { keyPEM: 'SECRET' } } } }),
+      );
       ctx.tools = { ...ctx.tools, helm: new Helm(runner, 'helm', { kubeconfig: '/kc' }) };
       await ensureBackupValues(ctx);
       expect(runner.commandLines()).toEqual(['helm get values dapr --namespace dapr-system --revision 7 -o json --kubeconfig /kc']);
       const written = await readFile(join(work, 'backup', 'user-values.yaml'), 'utf8');
       expect(written).toContain('logLevel: debug');
       expect(written).not.toContain('SECRET');
-      expect(helmUpgradeArgs(ctx)).toEqual(expect.arrayContaining(['--reset-values', '--values', join(work, 'backup', 'user-values.yaml')]));
+      expect(helmUpgradeArgs(ctx)).toEqual(
+        expect.arrayContaining(['--reset-values', '--values', join(work, 'backup', 'user-values.yaml')]),
+      );
       await ensureBackupValues(ctx); // present now: not read again
       expect(runner.calls).toHaveLength(1);
     } finally {
@@ -152,7 +230,7 @@ describe('helm-upgrade arguments', () => {
 });
 
 describe('planned commands of the other steps', () => {
-  it('apply-crds: one server-side apply of the CRDs prepare wrote (the chart\'s, live conversion kept), skipped on a downgrade', async () => {
+  it("apply-crds: one server-side apply of the CRDs prepare wrote (the chart's, live conversion kept), skipped on a downgrade", async () => {
     expect((await applyCrds.plan(context())).commands).toEqual([
       ['kubectl', '--kubeconfig', '/kc', 'apply', '--server-side', '--force-conflicts', '--field-manager', 'daprup', '-f', '/run/crds'],
     ]);
@@ -167,8 +245,32 @@ describe('planned commands of the other steps', () => {
     expect(p.summary).toContain('raft-log');
     expect(p.commands).toEqual([
       ['kubectl', '--kubeconfig', '/kc', 'get', 'statefulsets', '-o', 'json', '--namespace', 'dapr-system'],
-      ['kubectl', '--kubeconfig', '/kc', 'delete', 'statefulset', 'dapr-placement-server', '--namespace', 'dapr-system', '--cascade=background', '--wait=true', '--timeout=5m'],
-      ['kubectl', '--kubeconfig', '/kc', 'wait', 'pods', '--for=delete', '--namespace', 'dapr-system', '--selector', 'app=dapr-placement-server', '--timeout=5m'],
+      [
+        'kubectl',
+        '--kubeconfig',
+        '/kc',
+        'delete',
+        'statefulset',
+        'dapr-placement-server',
+        '--namespace',
+        'dapr-system',
+        '--cascade=background',
+        '--wait=true',
+        '--timeout=5m',
+      ],
+      [
+        'kubectl',
+        '--kubeconfig',
+        '/kc',
+        'wait',
+        'pods',
+        '--for=delete',
+        '--namespace',
+        'dapr-system',
+        '--selector',
+        'app=dapr-placement-server',
+        '--timeout=5m',
+      ],
     ]);
   });
 
@@ -203,7 +305,11 @@ describe('a plan shows the very commands its apply runs', () => {
     await inTempDir(async (work) => {
       const runner = new FakeRunner()
         .on('helm', ['get', 'values'], '{}')
-        .on('kubectl', ['--kubeconfig', '/kc', 'get'], list([{ apiVersion: 'dapr.io/v1alpha1', kind: 'Component', metadata: { name: 'statestore', namespace: 'shop' } }]));
+        .on(
+          'kubectl',
+          ['--kubeconfig', '/kc', 'get'],
+          list([{ apiVersion: 'dapr.io/v1alpha1', kind: 'Component', metadata: { name: 'statestore', namespace: 'shop' } }]),
+        );
       const ctx = { ...context({ runner }), workDir: work };
       const planned = (await backup.plan(ctx)).commands;
       await backup.apply(ctx, () => {});
@@ -214,7 +320,7 @@ describe('a plan shows the very commands its apply runs', () => {
     });
   });
 
-  it('preflight: one kubectl auth can-i per right the plan needs, as planned after discovery\'s helm list', async () => {
+  it("preflight: one kubectl auth can-i per right the plan needs, as planned after discovery's helm list", async () => {
     const runner = new FakeRunner().on('kubectl', ['--kubeconfig', '/kc', 'auth', 'can-i'], 'yes\n');
     const ctx = context({ runner });
     const planned = shown((await preflight.plan(ctx)).commands);
@@ -234,7 +340,9 @@ describe('a plan shows the very commands its apply runs', () => {
     const runner = new FakeRunner()
       .on('kubectl', ['--kubeconfig', '/kc', 'auth', 'can-i'], 'yes\n')
       .on('kubectl', ['--kubeconfig', '/kc', 'auth', 'can-i', 'delete'], { stdout: 'no\n', exitCode: 1 });
-    await expect(preflight.apply(context({ runner }), () => {})).rejects.toThrow('Your Kubernetes user may not delete statefulsets.apps in dapr-system, which daprup needs to recreate StatefulSets');
+    await expect(preflight.apply(context({ runner }), () => {})).rejects.toThrow(
+      'Your Kubernetes user may not delete statefulsets.apps in dapr-system, which daprup needs to recreate StatefulSets',
+    );
   });
 
   it('recreate-statefulsets: the fresh read, the background-cascade delete and the wait for its pods', async () => {
@@ -254,14 +362,23 @@ describe('a plan shows the very commands its apply runs', () => {
     const planned = shown((await waitControlPlane.plan(ctx)).commands);
     await waitControlPlane.apply(ctx, () => {});
     expect(runner.commandLines()).toEqual(planned);
-    expect(planned).toEqual(['kubectl --kubeconfig /kc rollout status statefulset/dapr-placement-server --namespace dapr-system --timeout=5m']);
+    expect(planned).toEqual([
+      'kubectl --kubeconfig /kc rollout status statefulset/dapr-placement-server --namespace dapr-system --timeout=5m',
+    ]);
   });
 
   it('check-chart: repo update, search and pull of a repository chart, as prepare fetches it', async () => {
     await inTempDir(async (work) => {
       const runner = new FakeRunner()
         .on('helm', ['repo', 'update'], '')
-        .on('helm', ['search', 'repo'], JSON.stringify([{ name: 'dapr/dapr', version: '1.17.2', app_version: '1.17.2' }, { name: 'dapr/dapr', version: '1.16.18', app_version: '1.16.18' }]))
+        .on(
+          'helm',
+          ['search', 'repo'],
+          JSON.stringify([
+            { name: 'dapr/dapr', version: '1.17.2', app_version: '1.17.2' },
+            { name: 'dapr/dapr', version: '1.16.18', app_version: '1.16.18' },
+          ]),
+        )
         .on('helm', ['pull'], (args) => {
           const dir = join(args[args.indexOf('--untardir') + 1]!, 'dapr');
           mkdirSync(dir, { recursive: true });
@@ -293,7 +410,9 @@ describe('a plan shows the very commands its apply runs', () => {
       await mkdir(join(source, 'crds'), { recursive: true });
       await writeFile(join(source, 'Chart.yaml'), 'apiVersion: v2\nname: dapr\nversion: 1.17.2\nappVersion: 1.17.2\n');
       await writeFile(join(source, 'crds', 'components.yaml'), 'kind: CustomResourceDefinition\n');
-      const chart = relative(process.cwd(), source).startsWith('.') ? relative(process.cwd(), source) : `./${relative(process.cwd(), source)}`;
+      const chart = relative(process.cwd(), source).startsWith('.')
+        ? relative(process.cwd(), source)
+        : `./${relative(process.cwd(), source)}`;
       const runner = new FakeRunner();
       const ctx = context({ runner, options: { chart } });
       const fetched = await fetchTargetChart(ctx.tools, ctx.options, join(work, 'run'));
@@ -309,8 +428,14 @@ describe('a plan shows the very commands its apply runs', () => {
   it('check-chart: a chart archive or a reference helm cannot resolve is refused as a usage error before anything runs', async () => {
     const runner = new FakeRunner();
     const ctx = context({ runner });
-    await expect(fetchTargetChart(ctx.tools, { ...ctx.options, chart: './dapr-1.17.2.tgz' }, '/nonexistent')).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('chart archive') });
-    await expect(fetchTargetChart(ctx.tools, { ...ctx.options, chart: 'dapr' }, '/nonexistent')).rejects.toMatchObject({ exitCode: 2, message: '--chart "dapr" is not a chart reference.' });
+    await expect(fetchTargetChart(ctx.tools, { ...ctx.options, chart: './dapr-1.17.2.tgz' }, '/nonexistent')).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('chart archive'),
+    });
+    await expect(fetchTargetChart(ctx.tools, { ...ctx.options, chart: 'dapr' }, '/nonexistent')).rejects.toMatchObject({
+      exitCode: 2,
+      message: '--chart "dapr" is not a chart reference.',
+    });
     expect(runner.calls).toEqual([]);
   });
 });

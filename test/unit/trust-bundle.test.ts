@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { bundleChecksums, checkTrustBundle, trustBundleFromCluster } from '../../src/dapr/trust-bundle.js';
 import { makeTrustBundle } from '../support/certs.js';
 
-const bundleOf = (p: ReturnType<typeof makeTrustBundle>) => ({ rootCert: p.rootCert, issuerCert: p.issuerCert, issuerKey: p.issuerKey, configMapRootCert: p.rootCert });
+const bundleOf = (p: ReturnType<typeof makeTrustBundle>) => ({
+  rootCert: p.rootCert,
+  issuerCert: p.issuerCert,
+  issuerKey: p.issuerKey,
+  configMapRootCert: p.rootCert,
+});
 const severity = (r: ReturnType<typeof checkTrustBundle>, id: string) => r.checks.find((c) => c.id === id)?.severity;
 
 describe('trust bundle checks', () => {
@@ -25,7 +30,9 @@ describe('trust bundle checks', () => {
   });
 
   it('fails an expired root and warns inside the threshold', () => {
-    expect(severity(checkTrustBundle(bundleOf(makeTrustBundle({ rootValidDays: 10, rootNotBeforeDaysAgo: 20 }))), 'root-expiry')).toBe('failure');
+    expect(severity(checkTrustBundle(bundleOf(makeTrustBundle({ rootValidDays: 10, rootNotBeforeDaysAgo: 20 }))), 'root-expiry')).toBe(
+      'failure',
+    );
     const soon = checkTrustBundle(bundleOf(makeTrustBundle({ issuerValidDays: 10 })), { warnDays: 30 });
     expect(severity(soon, 'issuer-expiry')).toBe('warning');
     expect(soon.ok).toBe(true);
@@ -42,7 +49,12 @@ describe('trust bundle checks', () => {
     const p = makeTrustBundle();
     const b64 = (s: string) => Buffer.from(s).toString('base64');
     const bundle = trustBundleFromCluster(
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dapr-trust-bundle' }, data: { 'ca.crt': b64(p.rootCert), 'issuer.crt': b64(p.issuerCert), 'issuer.key': b64(p.issuerKey) } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'dapr-trust-bundle' },
+        data: { 'ca.crt': b64(p.rootCert), 'issuer.crt': b64(p.issuerCert), 'issuer.key': b64(p.issuerKey) },
+      },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dapr-trust-bundle' }, data: { 'ca.crt': p.rootCert } },
     )!;
     expect(checkTrustBundle(bundle).ok).toBe(true);

@@ -23,7 +23,9 @@ const STEPS = ['preflight', 'backup', 'helm-upgrade'] as const;
 const LEASE_CALLS = /^kubectl (get|create|delete) .*leases\.coordination\.k8s\.io|^kubectl create -f -/;
 
 const dirs: string[] = [];
-afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
 
 /**
  * A cluster with release dapr (Dapr 1.16.18) in dapr-system, no Lease, and the journal's ConfigMap as the test
@@ -33,13 +35,25 @@ function fakeCluster(o: { clusterJournal?: JournalData } = {}) {
   const runner = new FakeRunner();
   let configMap = o.clusterJournal && { data: { 'journal.json': JSON.stringify(o.clusterJournal) } };
   runner
-    .on('helm', ['list'], JSON.stringify([{ name: 'dapr', namespace: NS, revision: '3', status: 'deployed', chart: 'dapr-1.16.18', app_version: '1.16.18' }]))
-    .on('kubectl', ['get', 'namespace', 'kube-system'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', uid: 'cluster-1' } }))
+    .on(
+      'helm',
+      ['list'],
+      JSON.stringify([{ name: 'dapr', namespace: NS, revision: '3', status: 'deployed', chart: 'dapr-1.16.18', app_version: '1.16.18' }]),
+    )
+    .on(
+      'kubectl',
+      ['get', 'namespace', 'kube-system'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', uid: 'cluster-1' } }),
+    )
     .on('kubectl', ['get', 'namespace', NS], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, uid: 'ns-1' } }))
     .on('kubectl', ['get', 'leases.coordination.k8s.io'], '')
     .on('kubectl', ['create', '-f', '-'], () => runner.calls.at(-1)!.input!)
     .on('kubectl', ['delete', 'leases.coordination.k8s.io'], '')
-    .on('kubectl', ['get', 'configmap', 'daprup-run-dapr'], () => (configMap ? JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'daprup-run-dapr', namespace: NS }, ...configMap }) : ''))
+    .on('kubectl', ['get', 'configmap', 'daprup-run-dapr'], () =>
+      configMap
+        ? JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'daprup-run-dapr', namespace: NS }, ...configMap })
+        : '',
+    )
     .on('kubectl', ['apply', '--server-side'], () => {
       configMap = JSON.parse(runner.calls.at(-1)!.input!) as { data: { 'journal.json': string } };
       return '';
@@ -53,17 +67,19 @@ function fakeRunbook() {
   const applied: string[] = [];
   const prepared: { workDir: string; from?: string }[] = [];
   let journalAtPreflight: 'none' | 'written' | undefined;
-  const steps = STEPS.map((id): Step => ({
-    id,
-    title: id,
-    plan: async () => ({ summary: id, commands: [], destructive: false }),
-    isDone: async () => false,
-    apply: async (ctx) => {
-      if (id === 'preflight') journalAtPreflight = ctx.journal ? 'written' : 'none';
-      applied.push(id);
-    },
-    verify: async () => {},
-  }));
+  const steps = STEPS.map(
+    (id): Step => ({
+      id,
+      title: id,
+      plan: async () => ({ summary: id, commands: [], destructive: false }),
+      isDone: async () => false,
+      apply: async (ctx) => {
+        if (id === 'preflight') journalAtPreflight = ctx.journal ? 'written' : 'none';
+        applied.push(id);
+      },
+      verify: async () => {},
+    }),
+  );
   const runbook: UpgradeRunbook = {
     prepare: async (_tools, options, p) => {
       prepared.push({ workDir: p.workDir, from: p.from });
@@ -75,16 +91,44 @@ function fakeRunbook() {
   return { runbook, applied, prepared, journalAtPreflight: () => journalAtPreflight };
 }
 
-const hooks: ExecuteHooks = { confirmStep: async () => true, runTask: async (_title, work) => work(() => undefined), skipped: () => undefined };
+const hooks: ExecuteHooks = {
+  confirmStep: async () => true,
+  runTask: async (_title, work) => work(() => undefined),
+  skipped: () => undefined,
+};
 
-async function upgrade(tools: ReturnType<typeof fakeCluster>['tools'], o: { stateDir: string; target?: string; abandon?: boolean; answers?: boolean[]; runbook: UpgradeRunbook }) {
+async function upgrade(
+  tools: ReturnType<typeof fakeCluster>['tools'],
+  o: { stateDir: string; target?: string; abandon?: boolean; answers?: boolean[]; runbook: UpgradeRunbook },
+) {
   const asked: string[] = [];
   const log: string[] = [];
-  const prompter: Prompter = { confirm: async (message) => { asked.push(message); return o.answers?.shift() ?? true; } };
+  const prompter: Prompter = {
+    confirm: async (message) => {
+      asked.push(message);
+      return o.answers?.shift() ?? true;
+    },
+  };
   const run: UpgradeRun = {
-    options: { target: o.target ?? '1.16.19', chart: 'dapr/dapr', valuesFiles: [], set: [], timeout: '5m', concurrency: 4, overrides: {}, certWarnDays: 30 } as UpgradeOptions,
-    stateDir: o.stateDir, abandon: o.abandon ?? false, recoverPending: false, interactive: true, prompter, hooks,
-    showPlan: () => undefined, log: (line) => log.push(line), runbook: o.runbook,
+    options: {
+      target: o.target ?? '1.16.19',
+      chart: 'dapr/dapr',
+      valuesFiles: [],
+      set: [],
+      timeout: '5m',
+      concurrency: 4,
+      overrides: {},
+      certWarnDays: 30,
+    } as UpgradeOptions,
+    stateDir: o.stateDir,
+    abandon: o.abandon ?? false,
+    recoverPending: false,
+    interactive: true,
+    prompter,
+    hooks,
+    showPlan: () => undefined,
+    log: (line) => log.push(line),
+    runbook: o.runbook,
   };
   return { result: runUpgrade(tools, run), asked, log };
 }
@@ -99,8 +143,20 @@ async function stateDir(): Promise<string> {
 function unfinished(o: { target: string; runId?: string; kind?: JournalData['kind'] }): JournalData {
   const at = '2025-11-20T09:00:00.000Z';
   return {
-    schemaVersion: 1, kind: o.kind ?? 'upgrade', runId: o.runId ?? 'run-old', ...KEY, from: '1.16.18', target: o.target, planHash: 'plan-0', startRevision: 3, namespaceUid: 'ns-1',
-    createdAt: at, updatedAt: at, status: 'failed', restarts: {}, runDir: '/elsewhere/runs/run-old',
+    schemaVersion: 1,
+    kind: o.kind ?? 'upgrade',
+    runId: o.runId ?? 'run-old',
+    ...KEY,
+    from: '1.16.18',
+    target: o.target,
+    planHash: 'plan-0',
+    startRevision: 3,
+    namespaceUid: 'ns-1',
+    createdAt: at,
+    updatedAt: at,
+    status: 'failed',
+    restarts: {},
+    runDir: '/elsewhere/runs/run-old',
     steps: { preflight: { status: 'done' }, backup: { status: 'done' }, 'helm-upgrade': { status: 'failed', error: 'timed out' } },
   };
 }
@@ -129,16 +185,31 @@ describe('runUpgrade', () => {
     ]);
     // The Lease is taken before the journal is read, and given back after the last step.
     const lines = cluster.runner.commandLines();
-    expect(lines.indexOf('kubectl create -f - -o json')).toBeLessThan(lines.findIndex((l) => l.startsWith('kubectl get configmap daprup-run-dapr')));
+    expect(lines.indexOf('kubectl create -f - -o json')).toBeLessThan(
+      lines.findIndex((l) => l.startsWith('kubectl get configmap daprup-run-dapr')),
+    );
     expect(lines.at(-1)).toMatch(/^kubectl delete leases/);
 
     const local = await localJournal(dir);
-    expect(local).toMatchObject({ runId: out.runId, kind: 'upgrade', from: '1.16.18', target: '1.16.19', planHash: 'plan-1', startRevision: 3, namespaceUid: 'ns-1', status: 'done' });
-    expect(Object.entries(local.steps).map(([id, r]) => `${id}: ${r.status}`)).toEqual(['preflight: done', 'backup: done', 'helm-upgrade: done']);
+    expect(local).toMatchObject({
+      runId: out.runId,
+      kind: 'upgrade',
+      from: '1.16.18',
+      target: '1.16.19',
+      planHash: 'plan-1',
+      startRevision: 3,
+      namespaceUid: 'ns-1',
+      status: 'done',
+    });
+    expect(Object.entries(local.steps).map(([id, r]) => `${id}: ${r.status}`)).toEqual([
+      'preflight: done',
+      'backup: done',
+      'helm-upgrade: done',
+    ]);
     expect(cluster.clusterJournal()).toMatchObject({ runId: out.runId, status: 'done' });
   });
 
-  it('refuses while an unfinished run (in the cluster\'s journal) upgrades to another version, and changes nothing', async () => {
+  it("refuses while an unfinished run (in the cluster's journal) upgrades to another version, and changes nothing", async () => {
     const cluster = fakeCluster({ clusterJournal: unfinished({ target: '1.17.2' }) });
     const dir = await stateDir();
     const fake = fakeRunbook();
@@ -174,11 +245,13 @@ describe('runUpgrade', () => {
     expect(fake.applied).toEqual(['preflight', 'backup', 'helm-upgrade']);
     expect(await localJournal(dir)).toMatchObject({ runId: out.runId, status: 'done' });
     // The abandoned run was written to the cluster before the new one replaced it there.
-    const written = cluster.runner.calls.filter((c) => c.args[0] === 'apply').map((c) => JSON.parse(JSON.parse(c.input!).data['journal.json']) as JournalData);
+    const written = cluster.runner.calls
+      .filter((c) => c.args[0] === 'apply')
+      .map((c) => JSON.parse(JSON.parse(c.input!).data['journal.json']) as JournalData);
     expect(written[0]).toMatchObject({ runId: 'run-old', status: 'abandoned' });
   });
 
-  it('resumes an unfinished run to the same version where it stopped, once confirmed, from the cluster\'s copy', async () => {
+  it("resumes an unfinished run to the same version where it stopped, once confirmed, from the cluster's copy", async () => {
     const cluster = fakeCluster({ clusterJournal: unfinished({ target: '1.16.19' }) });
     const dir = await stateDir();
     const fake = fakeRunbook();
@@ -189,7 +262,11 @@ describe('runUpgrade', () => {
     expect(fake.prepared).toEqual([{ workDir: join(dir, 'cluster-1', NS, 'dapr', 'runs', 'run-old'), from: '1.16.18' }]);
     // preflight and backup were done: only the failed step runs again.
     expect(fake.applied).toEqual(['helm-upgrade']);
-    expect(await localJournal(dir)).toMatchObject({ runId: 'run-old', status: 'done', runDir: join(dir, 'cluster-1', NS, 'dapr', 'runs', 'run-old') });
+    expect(await localJournal(dir)).toMatchObject({
+      runId: 'run-old',
+      status: 'done',
+      runDir: join(dir, 'cluster-1', NS, 'dapr', 'runs', 'run-old'),
+    });
     expect(cluster.clusterJournal()).toMatchObject({ runId: 'run-old', status: 'done' });
   });
 

@@ -51,8 +51,12 @@ describe('values diff from chart files', () => {
 
   // Regression: 1.16.19 -> 1.17.13 listed 471 fake removals and the real storage change as a removal.
   it('shows a subchart default change as a change, and nothing that did not change', async () => {
-    const before = await chart('b116', 'global:\n  tag: "1.16.19"\n', { dapr_scheduler: 'cluster:\n  storageSize: 1Gi\n  inMemoryStorage: false\n' });
-    const after = await chart('b117', 'global:\n  tag: "1.17.13"\n', { dapr_scheduler: 'cluster:\n  storageSize: 16Gi\n  inMemoryStorage: false\n' });
+    const before = await chart('b116', 'global:\n  tag: "1.16.19"\n', {
+      dapr_scheduler: 'cluster:\n  storageSize: 1Gi\n  inMemoryStorage: false\n',
+    });
+    const after = await chart('b117', 'global:\n  tag: "1.17.13"\n', {
+      dapr_scheduler: 'cluster:\n  storageSize: 16Gi\n  inMemoryStorage: false\n',
+    });
     const user = { dapr_operator: { logLevel: 'debug' } };
     const changes = diffValues(coalesce(await chartDefaults(before), user), coalesce(await chartDefaults(after), user));
     expect(changes).toEqual([
@@ -80,7 +84,9 @@ describe("the user's -f and --set win over daprup's own values", () => {
     const f2 = join(dir, 'two.yaml');
     await writeFile(f1, 'global:\n  ha:\n    enabled: true\n  tag: 1.17.13-mariner\n');
     await writeFile(f2, 'global:\n  ha:\n    enabled: false\n');
-    expect(await readUserOverrides([f1, f2], ['global.ha.enabled=true'])).toEqual({ global: { ha: { enabled: true }, tag: '1.17.13-mariner' } });
+    expect(await readUserOverrides([f1, f2], ['global.ha.enabled=true'])).toEqual({
+      global: { ha: { enabled: true }, tag: '1.17.13-mariner' },
+    });
     expect(await readUserOverrides([f1, f2], [])).toEqual({ global: { ha: { enabled: false }, tag: '1.17.13-mariner' } });
   });
 
@@ -105,7 +111,9 @@ describe("the user's -f and --set win over daprup's own values", () => {
     expect(userBringsTrustBundle({})).toBe(false);
     const all = { dapr_sentry: { tls: { root: { certPEM: 'r' }, issuer: { certPEM: 'i', keyPEM: 'k' } } } };
     expect(userBringsTrustBundle(all)).toBe(true);
-    expect(() => userBringsTrustBundle({ dapr_sentry: { tls: { root: { certPEM: 'r' } } } })).toThrow(/but not dapr_sentry.tls.issuer.certPEM/);
+    expect(() => userBringsTrustBundle({ dapr_sentry: { tls: { root: { certPEM: 'r' } } } })).toThrow(
+      /but not dapr_sentry.tls.issuer.certPEM/,
+    );
   });
 });
 
@@ -124,22 +132,48 @@ describe('variant tags', () => {
 
 describe('the Subscription CRD conversion webhook', () => {
   const crd = (namespace: string, caBundle?: string): CrdObject => ({
-    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'subscriptions.dapr.io' },
-    spec: { conversion: { strategy: 'Webhook', webhook: { clientConfig: { service: { namespace, name: 'dapr-webhook', path: '/convert' } as never, ...(caBundle ? { caBundle } : {}) } } } },
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'subscriptions.dapr.io' },
+    spec: {
+      conversion: {
+        strategy: 'Webhook',
+        webhook: {
+          clientConfig: { service: { namespace, name: 'dapr-webhook', path: '/convert' } as never, ...(caBundle ? { caBundle } : {}) },
+        },
+      },
+    },
   });
   it('keeps the namespace and caBundle the operator patched in, and nothing else of the live object', () => {
     const kept = keepLiveConversion(crd('replaceme'), crd('dapr-prod', 'Q0E='));
-    expect(kept.spec?.conversion?.webhook?.clientConfig).toEqual({ service: { namespace: 'dapr-prod', name: 'dapr-webhook', path: '/convert' }, caBundle: 'Q0E=' });
+    expect(kept.spec?.conversion?.webhook?.clientConfig).toEqual({
+      service: { namespace: 'dapr-prod', name: 'dapr-webhook', path: '/convert' },
+      caBundle: 'Q0E=',
+    });
   });
   it("applies the chart's file as is where nothing was patched or the CRD is new", () => {
     expect(keepLiveConversion(crd('replaceme'), undefined)).toEqual(crd('replaceme'));
-    const none: CrdObject = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'components.dapr.io' }, spec: {} };
+    const none: CrdObject = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'components.dapr.io' },
+      spec: {},
+    };
     expect(keepLiveConversion(none, crd('x', 'y'))).toEqual(none);
   });
 });
 
 describe('a failed release: the version that counts is what runs', () => {
-  const options = (target: string): UpgradeOptions => ({ target, chart: 'dapr/dapr', valuesFiles: [], set: [], timeout: '5m', concurrency: 4, overrides: {}, certWarnDays: 30 });
+  const options = (target: string): UpgradeOptions => ({
+    target,
+    chart: 'dapr/dapr',
+    valuesFiles: [],
+    set: [],
+    timeout: '5m',
+    concurrency: 4,
+    overrides: {},
+    certWarnDays: 30,
+  });
   const facts = {
     release: { name: 'dapr', namespace: 'dapr-system', chartVersion: '1.16.19', version: '1.16.19', revision: 3, status: 'failed' },
     controlPlane: [
@@ -148,11 +182,15 @@ describe('a failed release: the version that counts is what runs', () => {
     ],
   } as unknown as ClusterFacts;
   const tools = () => {
-    const runner = new FakeRunner().on('helm', ['history'], JSON.stringify([
-      { revision: 1, status: 'superseded', chart: 'dapr-1.15.12', app_version: '1.15.12' },
-      { revision: 2, status: 'superseded', chart: 'dapr-1.15.13', app_version: '1.15.13' },
-      { revision: 3, status: 'failed', chart: 'dapr-1.16.19', app_version: '1.16.19' },
-    ]));
+    const runner = new FakeRunner().on(
+      'helm',
+      ['history'],
+      JSON.stringify([
+        { revision: 1, status: 'superseded', chart: 'dapr-1.15.12', app_version: '1.15.12' },
+        { revision: 2, status: 'superseded', chart: 'dapr-1.15.13', app_version: '1.15.13' },
+        { revision: 3, status: 'failed', chart: 'dapr-1.16.19', app_version: '1.16.19' },
+      ]),
+    );
     return { helm: new Helm(runner, 'helm'), kubectl: undefined as never };
   };
   const deployed = () => lastDeployedRevision(tools(), facts.release);
@@ -164,7 +202,9 @@ describe('a failed release: the version that counts is what runs', () => {
   it('refuses a target a minor too far from what runs, with both ways out', async () => {
     const err = await versionVerdict(facts, options('1.17.13'), await deployed()).catch((e: unknown) => e);
     expect(err).toMatchObject({ exitCode: 3 });
-    expect((err as Error).message).toMatch(/revision of release dapr \(3, Dapr 1.16.19\) failed; the control plane runs 1.15.13\. 1.15.13 → 1.17.13 skips minor version 1.16/);
+    expect((err as Error).message).toMatch(
+      /revision of release dapr \(3, Dapr 1.16.19\) failed; the control plane runs 1.15.13\. 1.15.13 → 1.17.13 skips minor version 1.16/,
+    );
     expect((err as { hint: string }).hint).toMatch(/daprup upgrade --to 1.16.19.*helm rollback dapr 2 -n dapr-system/);
   });
 
@@ -175,7 +215,11 @@ describe('a failed release: the version that counts is what runs', () => {
   });
 
   it('a deployed release is judged from its APP VERSION', async () => {
-    const v = await versionVerdict({ ...facts, release: { ...facts.release, status: 'deployed' } } as ClusterFacts, options('1.17.13'), undefined);
+    const v = await versionVerdict(
+      { ...facts, release: { ...facts.release, status: 'deployed' } } as ClusterFacts,
+      options('1.17.13'),
+      undefined,
+    );
     expect(v).toMatchObject({ current: '1.16.19', change: 'minor' });
   });
 });
@@ -183,9 +227,27 @@ describe('a failed release: the version that counts is what runs', () => {
 describe('templated values (global.k8sLabels)', () => {
   it('are compared as helm renders them: release fields and global values filled in, anything else kept', async () => {
     const { renderValueTemplates } = await import('../../src/dapr/values.js');
-    const values = { global: { tag: '1.17.13', k8sLabels: { 'app.kubernetes.io/name': '{{ .Release.Name }}', 'app.kubernetes.io/version': '{{ .Values.global.tag }}', 'app.kubernetes.io/managed-by': '{{ .Release.Service }}', other: '{{ include "x" . }}' } } };
+    const values = {
+      global: {
+        tag: '1.17.13',
+        k8sLabels: {
+          'app.kubernetes.io/name': '{{ .Release.Name }}',
+          'app.kubernetes.io/version': '{{ .Values.global.tag }}',
+          'app.kubernetes.io/managed-by': '{{ .Release.Service }}',
+          other: '{{ include "x" . }}',
+        },
+      },
+    };
     expect(renderValueTemplates(values, { name: 'prod', namespace: 'dapr-prod' })).toEqual({
-      global: { tag: '1.17.13', k8sLabels: { 'app.kubernetes.io/name': 'prod', 'app.kubernetes.io/version': '1.17.13', 'app.kubernetes.io/managed-by': 'Helm', other: '{{ include "x" . }}' } },
+      global: {
+        tag: '1.17.13',
+        k8sLabels: {
+          'app.kubernetes.io/name': 'prod',
+          'app.kubernetes.io/version': '1.17.13',
+          'app.kubernetes.io/managed-by': 'Helm',
+          other: '{{ include "x" . }}',
+        },
+      },
     });
   });
 });

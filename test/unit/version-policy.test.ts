@@ -37,7 +37,10 @@ describe('version policy', () => {
   });
 
   it('refuses the recalled 1.14.3 even with overrides', () => {
-    expect(refusedWith(() => evaluateVersionPolicy('1.14.2', '1.14.3', { allowSkipMinor: true, allowDowngrade: true, allowPrerelease: true })).message).toContain('recalled');
+    expect(
+      refusedWith(() => evaluateVersionPolicy('1.14.2', '1.14.3', { allowSkipMinor: true, allowDowngrade: true, allowPrerelease: true }))
+        .message,
+    ).toContain('recalled');
   });
 
   it('refuses vendor builds, installed or targeted', () => {

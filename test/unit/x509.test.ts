@@ -166,7 +166,9 @@ describe('validateTrustBundle', () => {
     const other = generateRoot({ keyType: kt, trustDomain: 'other.example' });
     const v = validateTrustBundle(bundle(root, generateIssuer(other, { keyType: kt })));
     expect(problems(v)).toEqual(['failure issuer.crt issuer-not-signed-by-anchor']);
-    expect(v.problems[0]!.message).toBe('The issuer certificate was issued by O=other.example, which is not among the 1 trust anchor(s) in ca.crt.');
+    expect(v.problems[0]!.message).toBe(
+      'The issuer certificate was issued by O=other.example, which is not among the 1 trust anchor(s) in ca.crt.',
+    );
   });
 
   it('fails an issuer key that belongs to another issuer', () => {
@@ -208,7 +210,10 @@ describe('validateTrustBundle', () => {
     it('only warns about an expired old root the issuer does not chain to', () => {
       const expiredOld = generateRoot({ keyType: 'ecdsa-p256', now: daysFrom(NOW, -400) });
       const fresh = generateRoot({ keyType: 'ed25519', now: NOW });
-      const v = validateTrustBundle(bundle(expiredOld.cert + fresh.cert, generateIssuer(fresh, { keyType: 'ed25519', now: NOW, validityDays: 300 })), { now: NOW });
+      const v = validateTrustBundle(
+        bundle(expiredOld.cert + fresh.cert, generateIssuer(fresh, { keyType: 'ed25519', now: NOW, validityDays: 300 })),
+        { now: NOW },
+      );
       expect(problems(v)).toEqual(['warning ca.crt expired']);
       expect(v.ok).toBe(true);
       expect(v.problems[0]!.message).toMatch(/^The trust anchor 1 of 2 in ca\.crt \(O=cluster\.local, SHA-256 [0-9A-F:]{11}\) expired on /);
@@ -220,11 +225,13 @@ describe('validateTrustBundle', () => {
     const v = validateTrustBundle(b, { trustDomain: 'cluster.local' });
     expect(problems(v)).toEqual(['warning ca.crt trust-domain', 'warning issuer.crt trust-domain']);
     expect(v.ok).toBe(true);
-    expect(v.problems[1]!.message).toBe('The issuer certificate names trust domain other.example, not cluster.local: was this bundle made for another installation?');
+    expect(v.problems[1]!.message).toBe(
+      'The issuer certificate names trust domain other.example, not cluster.local: was this bundle made for another installation?',
+    );
     expect(problems(validateTrustBundle(b, { trustDomain: 'other.example' }))).toEqual([]);
   });
 
-  describe('the tests\' bundles (test/support/certs.ts), broken as users break them', () => {
+  describe("the tests' bundles (test/support/certs.ts), broken as users break them", () => {
     it('validates a good one, ECDSA P-256 as Sentry makes it', () => {
       const v = validateTrustBundle(makeTrustBundle(), { trustDomain: 'cluster.local' });
       expect(problems(v)).toEqual([]);
@@ -233,11 +240,15 @@ describe('validateTrustBundle', () => {
     });
 
     it('fails an issuer signed by a look-alike root (same name, other key)', () => {
-      expect(problems(validateTrustBundle(makeTrustBundle({ issuerSignedBy: 'other-root' })))).toEqual(['failure issuer.crt issuer-not-signed-by-anchor']);
+      expect(problems(validateTrustBundle(makeTrustBundle({ issuerSignedBy: 'other-root' })))).toEqual([
+        'failure issuer.crt issuer-not-signed-by-anchor',
+      ]);
     });
 
     it('fails a self-signed issuer', () => {
-      expect(problems(validateTrustBundle(makeTrustBundle({ issuerSignedBy: 'self' })))).toEqual(['failure issuer.crt issuer-not-signed-by-anchor']);
+      expect(problems(validateTrustBundle(makeTrustBundle({ issuerSignedBy: 'self' })))).toEqual([
+        'failure issuer.crt issuer-not-signed-by-anchor',
+      ]);
     });
 
     it('fails a mismatched key and an expired root', () => {
@@ -262,7 +273,10 @@ describe('validateTrustBundle', () => {
     });
 
     it('reports a corrupt certificate body', () => {
-      const corrupt = good.issuerCert.replace(/\n[A-Za-z0-9+/]{64}\n/, '\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n');
+      const corrupt = good.issuerCert.replace(
+        /\n[A-Za-z0-9+/]{64}\n/,
+        '\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n',
+      );
       const truncated = good.rootCert.split('\n').slice(0, 3).join('\n') + '\n-----END CERTIFICATE-----\n';
       const v = validateTrustBundle({ ...good, rootCert: truncated, issuerCert: corrupt });
       expect(problems(v)).toEqual(['failure ca.crt unreadable', 'failure issuer.crt unreadable']);
@@ -334,7 +348,11 @@ describe('validateTrustBundle', () => {
 // CAs Sentry's generator never makes but users do (RSA, as existing installs have): built with node-forge.
 describe('hand-made CAs', () => {
   const rsaKey = () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     return { pem: privateKey, forge: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey };
   };
   interface Made {
@@ -355,7 +373,12 @@ describe('hand-made CAs', () => {
     cert.sign((signer ?? { key }).key.forge, forge.md.sha256.create());
     return { cert, key, pem: forge.pki.certificateToPem(cert) };
   };
-  const ca = (pathLen?: number) => ({ name: 'basicConstraints', cA: true, critical: true, ...(pathLen === undefined ? {} : { pathLenConstraint: pathLen }) });
+  const ca = (pathLen?: number) => ({
+    name: 'basicConstraints',
+    cA: true,
+    critical: true,
+    ...(pathLen === undefined ? {} : { pathLenConstraint: pathLen }),
+  });
   const certSign = { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true };
   const check = (root: Made, issuer: Made) =>
     problems(validateTrustBundle({ rootCert: root.pem, issuerCert: issuer.pem, issuerKey: issuer.key.pem }, { now: NOW }));
@@ -391,12 +414,17 @@ describe('hand-made CAs', () => {
 
   it('fails a root that is not a CA', () => {
     const root = make('root', undefined, [{ name: 'basicConstraints', cA: false }, certSign]);
-    expect(check(root, make('issuer', root, [ca(), certSign]))).toEqual(['failure ca.crt not-a-ca', 'failure issuer.crt issuer-not-signed-by-anchor']);
+    expect(check(root, make('issuer', root, [ca(), certSign]))).toEqual([
+      'failure ca.crt not-a-ca',
+      'failure issuer.crt issuer-not-signed-by-anchor',
+    ]);
   });
 
   it('fails an issuer whose extended key usage excludes serverAuth', () => {
     const root = make('root', undefined, [ca(), certSign]);
-    expect(check(root, make('issuer', root, [ca(), certSign, { name: 'extKeyUsage', clientAuth: true }]))).toEqual(['failure issuer.crt extended-key-usage']);
+    expect(check(root, make('issuer', root, [ca(), certSign, { name: 'extKeyUsage', clientAuth: true }]))).toEqual([
+      'failure issuer.crt extended-key-usage',
+    ]);
     expect(check(root, make('issuer', root, [ca(), certSign, { name: 'extKeyUsage', serverAuth: true, clientAuth: true }]))).toEqual([]);
   });
 });

@@ -37,17 +37,21 @@ const SCHEDULER_CLAIM = 'dapr-scheduler-data-dir';
 const daprupSet = (input: CheckInput, ...sets: string[]) => daprupUpgrade(input, ...sets.map((s) => `--set ${s}`));
 
 const workloadsOf = (input: CheckInput) =>
-  CONTROL_PLANE.map((c) => ({ c, w: input.controlPlaneWorkloads.find((w) => w.kind === c.kind && w.metadata.name === c.name) }))
-    .filter((x): x is { c: (typeof CONTROL_PLANE)[number]; w: Workload } => !!x.w);
+  CONTROL_PLANE.map((c) => ({ c, w: input.controlPlaneWorkloads.find((w) => w.kind === c.kind && w.metadata.name === c.name) })).filter(
+    (x): x is { c: (typeof CONTROL_PLANE)[number]; w: Workload } => !!x.w,
+  );
 
 /** `dapr-operator`, or `dapr-operator/<container>` for a container not named after its component. */
-const containerName = (component: string, container: Container) => (container.name === component ? component : `${component}/${container.name}`);
+const containerName = (component: string, container: Container) =>
+  container.name === component ? component : `${component}/${container.name}`;
 
 const mainContainer = (w: Workload): Container | undefined =>
   w.spec.template.spec.containers.find((c) => c.name === w.metadata.name) ?? w.spec.template.spec.containers[0];
 
 const podsOf = (input: CheckInput, app: string): Pod[] =>
-  input.pods.filter((p) => p.metadata.namespace === input.release.namespace && p.metadata.labels?.app === app && !p.metadata.deletionTimestamp);
+  input.pods.filter(
+    (p) => p.metadata.namespace === input.release.namespace && p.metadata.labels?.app === app && !p.metadata.deletionTimestamp,
+  );
 
 /** Scheduler exists from 1.14. */
 const expectsScheduler = (version: string) => {
@@ -66,7 +70,9 @@ export function checkReady(input: CheckInput): CheckResult {
   }
   if (!problems.length) return ok('control-plane-ready', GROUP, 'Every control-plane component is present and ready.');
   return {
-    id: 'control-plane-ready', group: GROUP, severity: 'failure',
+    id: 'control-plane-ready',
+    group: GROUP,
+    severity: 'failure',
     finding: `Control plane not healthy: ${listed(problems)}.`,
     why: 'Without the operator, sentry, injector, placement and scheduler, sidecars cannot get certificates or components, new pods start without a sidecar, and actors, reminders and jobs stop.',
     fix: `kubectl get pods -n ${input.release.namespace} and kubectl describe the failing pods; if a component is missing, reinstall it with helm upgrade (${daprupUpgrade(input)}).`,
@@ -76,9 +82,12 @@ export function checkReady(input: CheckInput): CheckResult {
 
 export function checkHighAvailability(input: CheckInput): CheckResult {
   const single = input.controlPlane.filter((s) => s.present && s.desired < HA_REPLICAS).map((s) => `${s.name} (${s.desired})`);
-  if (!single.length) return ok('control-plane-ha', GROUP, `High availability: every control-plane component runs ${HA_REPLICAS} or more replicas.`);
+  if (!single.length)
+    return ok('control-plane-ha', GROUP, `High availability: every control-plane component runs ${HA_REPLICAS} or more replicas.`);
   return {
-    id: 'control-plane-ha', group: GROUP, severity: 'warning',
+    id: 'control-plane-ha',
+    group: GROUP,
+    severity: 'warning',
     finding: `HA is off: ${listed(single)} ${single.length === 1 ? 'runs' : 'run'} fewer than ${HA_REPLICAS} replicas.`,
     why: 'With one replica, a node drain, an eviction or a crash stops certificate issuing (sentry), sidecar injection (injector), component updates (operator) and actor placement until the pod is back.',
     fix: `${daprupUpgrade(input, '--enable-ha')} (Helm value ${HA_VALUE}=true; daprup recreates the placement StatefulSet, whose raft-log volume is immutable).`,
@@ -88,7 +97,14 @@ export function checkHighAvailability(input: CheckInput): CheckResult {
 
 export function checkDisruptionBudgets(input: CheckInput): CheckResult {
   if (!input.haEnabled) {
-    return { ...ok('control-plane-pdbs', GROUP, 'PodDisruptionBudgets: not checked, HA is off (the chart creates them for operator, sentry, injector and placement only in HA).'), severity: 'info' };
+    return {
+      ...ok(
+        'control-plane-pdbs',
+        GROUP,
+        'PodDisruptionBudgets: not checked, HA is off (the chart creates them for operator, sentry, injector and placement only in HA).',
+      ),
+      severity: 'info',
+    };
   }
   if (input.unreadable?.includes('poddisruptionbudgets')) {
     return { ...ok('control-plane-pdbs', GROUP, 'PodDisruptionBudgets could not be read (permission?): not checked.'), severity: 'info' };
@@ -99,7 +115,9 @@ export function checkDisruptionBudgets(input: CheckInput): CheckResult {
     .map(({ c }) => c.name);
   if (!missing.length) return ok('control-plane-pdbs', GROUP, 'Every control-plane component has a PodDisruptionBudget.');
   return {
-    id: 'control-plane-pdbs', group: GROUP, severity: 'warning',
+    id: 'control-plane-pdbs',
+    group: GROUP,
+    severity: 'warning',
     finding: `No PodDisruptionBudget covers ${listed(missing)}.`,
     why: 'A node drain may then evict every replica of a component at once, which is exactly what HA is meant to survive.',
     fix: `The chart renders <name>-disruption-budget for every component when ${HA_VALUE}=true (global.ha.disruption.maximumUnavailable, default 25%): ${daprupUpgrade(input, '--enable-ha')} restores them; or create a PodDisruptionBudget selecting app=<component> in ${input.release.namespace}.`,
@@ -115,12 +133,19 @@ export function checkSpread(input: CheckInput): CheckResult {
     if (scheduled.length < 2) continue;
     multi++;
     const nodes = new Set(scheduled.map((p) => p.spec.nodeName));
-    if (nodes.size < scheduled.length) crowded.push(`${c.name} (${scheduled.length} pods on ${nodes.size} node${nodes.size === 1 ? '' : 's'})`);
+    if (nodes.size < scheduled.length)
+      crowded.push(`${c.name} (${scheduled.length} pods on ${nodes.size} node${nodes.size === 1 ? '' : 's'})`);
   }
-  if (!multi) return { ...ok('control-plane-spread', GROUP, 'Spread over nodes: not checked, no component runs more than one pod.'), severity: 'info' };
+  if (!multi)
+    return {
+      ...ok('control-plane-spread', GROUP, 'Spread over nodes: not checked, no component runs more than one pod.'),
+      severity: 'info',
+    };
   if (!crowded.length) return ok('control-plane-spread', GROUP, 'The pods of each control-plane component run on different nodes.');
   return {
-    id: 'control-plane-spread', group: GROUP, severity: 'warning',
+    id: 'control-plane-spread',
+    group: GROUP,
+    severity: 'warning',
     finding: `Replicas share a node: ${listed(crowded)}.`,
     why: 'Losing that one node takes several replicas at once; placement and scheduler lose their raft/etcd quorum when two of three go.',
     fix: 'Add nodes or free capacity so the HA anti-affinity can place each replica on its own node; to require it, set global.ha.podAntiAffinityPolicy=requiredDuringSchedulingIgnoredDuringExecution, and global.ha.topologyKey=kubernetes.io/hostname when nodes carry no zone label (chart ≥ 1.17).',
@@ -142,7 +167,9 @@ export function checkResourceRequests(input: CheckInput): CheckResult {
   }
   if (!missing.length) return ok('control-plane-requests', GROUP, 'Every control-plane container sets CPU and memory requests.');
   return {
-    id: 'control-plane-requests', group: GROUP, severity: 'warning',
+    id: 'control-plane-requests',
+    group: GROUP,
+    severity: 'warning',
     finding: `No resource requests on ${listed(missing)}.`,
     why: 'Without requests the scheduler may pack the control plane onto busy nodes, and it is evicted first under pressure (BestEffort QoS).',
     fix: `Set <component>.resources.requests (starting points from Dapr's production guidelines; tune from metrics): ${daprupSet(input, ...sets)}`,
@@ -163,7 +190,9 @@ export function checkMemoryLimits(input: CheckInput): CheckResult {
   }
   if (!limited.length) return ok('control-plane-memory-limits', GROUP, 'No memory limits on the control plane.');
   return {
-    id: 'control-plane-memory-limits', group: GROUP, severity: 'warning',
+    id: 'control-plane-memory-limits',
+    group: GROUP,
+    severity: 'warning',
     finding: `Memory limits on ${listed(limited)}.`,
     why: "Dapr's production guidelines advise against memory limits on the control plane: a limit turns a spike (many pods starting, a certificate storm) into an OOMKill.",
     fix: `Remove them, keep the requests: ${daprupSet(input, ...sets)}`,
@@ -177,7 +206,9 @@ export function checkPriorityClass(input: CheckInput): CheckResult {
     .map(({ c, w }) => `${c.name} (${w.spec.template.spec.priorityClassName || 'none'})`);
   if (!other.length) return ok('control-plane-priority-class', GROUP, `The control plane runs with priorityClassName ${PRIORITY_CLASS}.`);
   return {
-    id: 'control-plane-priority-class', group: GROUP, severity: 'warning',
+    id: 'control-plane-priority-class',
+    group: GROUP,
+    severity: 'warning',
     finding: `Not ${PRIORITY_CLASS}: ${listed(other)}.`,
     why: 'Under node pressure Kubernetes preempts and evicts lower-priority pods first; every Dapr app depends on the control plane.',
     fix: `${daprupSet(input, `global.priorityClassName=${PRIORITY_CLASS}`)} (the chart also creates the ResourceQuota that admits that class in ${input.release.namespace}).`,
@@ -186,9 +217,12 @@ export function checkPriorityClass(input: CheckInput): CheckResult {
 }
 
 export function checkNamespace(input: CheckInput): CheckResult {
-  if (input.release.namespace !== 'default') return ok('control-plane-namespace', GROUP, `Dapr runs in its own namespace (${input.release.namespace}).`);
+  if (input.release.namespace !== 'default')
+    return ok('control-plane-namespace', GROUP, `Dapr runs in its own namespace (${input.release.namespace}).`);
   return {
-    id: 'control-plane-namespace', group: GROUP, severity: 'warning',
+    id: 'control-plane-namespace',
+    group: GROUP,
+    severity: 'warning',
     finding: 'Dapr is installed in the default namespace.',
     why: 'The control plane then shares a namespace (and its RBAC, quotas and network policies) with workloads; Dapr expects its own, conventionally dapr-system.',
     fix: 'Reinstall into its own namespace: export the trust bundle (daprup certs export --out ./certs), helm uninstall dapr -n default, then helm install dapr dapr/dapr -n dapr-system --create-namespace with --set-file dapr_sentry.tls.{root.certPEM,issuer.certPEM,issuer.keyPEM} from ./certs.',
@@ -215,12 +249,18 @@ export function checkWatchdog(input: CheckInput): CheckResult {
   const interval = fromArgs ?? (fromValues === undefined || fromValues === null ? undefined : String(fromValues));
   const source = fromArgs !== undefined ? 'operator --watch-interval' : 'dapr_operator.watchInterval';
   if (interval !== undefined && !['', '0', '0s'].includes(interval.trim())) {
-    return ok('control-plane-watchdog', GROUP, interval === 'once'
-      ? 'The injector watchdog runs once, when the operator starts (--watch-interval=once).'
-      : `The injector watchdog is on (${source} ${interval}).`);
+    return ok(
+      'control-plane-watchdog',
+      GROUP,
+      interval === 'once'
+        ? 'The injector watchdog runs once, when the operator starts (--watch-interval=once).'
+        : `The injector watchdog is on (${source} ${interval}).`,
+    );
   }
   return {
-    id: 'control-plane-watchdog', group: GROUP, severity: 'warning',
+    id: 'control-plane-watchdog',
+    group: GROUP,
+    severity: 'warning',
     finding: `The injector watchdog is off (${interval === undefined ? 'dapr_operator.watchInterval not set' : `${source} "${interval}"`}).`,
     why: 'The injector webhook fails open (failurePolicy Ignore): a pod created while it is down runs without a sidecar and nothing reports it. The watchdog deletes such pods so they are recreated with one.',
     fix: daprupSet(input, 'dapr_operator.watchInterval=1m'),
@@ -236,12 +276,15 @@ export function checkSchedulerStorage(input: CheckInput): CheckResult {
   const ns = input.release.namespace;
   const scheduler = input.controlPlaneWorkloads.find((w) => w.kind === 'StatefulSet' && w.metadata.name === 'dapr-scheduler-server');
   if (!scheduler) return { ...ok(id, GROUP, 'Scheduler storage: not checked, no scheduler StatefulSet.'), severity: 'info' };
-  const claim = scheduler.spec.volumeClaimTemplates?.find((v) => v.metadata.name === SCHEDULER_CLAIM) ?? scheduler.spec.volumeClaimTemplates?.[0];
+  const claim =
+    scheduler.spec.volumeClaimTemplates?.find((v) => v.metadata.name === SCHEDULER_CLAIM) ?? scheduler.spec.volumeClaimTemplates?.[0];
   if (!claim) {
     return {
-      id, group: GROUP, severity: 'warning',
+      id,
+      group: GROUP,
+      severity: 'warning',
       finding: 'The scheduler keeps its data in memory (no volumeClaimTemplates).',
-      why: 'Jobs, actor reminders and workflow timers live in the scheduler\'s embedded etcd: in memory they are lost whenever the scheduler pods restart.',
+      why: "Jobs, actor reminders and workflow timers live in the scheduler's embedded etcd: in memory they are lost whenever the scheduler pods restart.",
       fix: `${daprupSet(input, 'dapr_scheduler.cluster.inMemoryStorage=false', `dapr_scheduler.cluster.storageSize=${SCHEDULER_MIN_STORAGE}`)} (volumeClaimTemplates are immutable: daprup recreates the scheduler StatefulSet).`,
     };
   }
@@ -252,20 +295,33 @@ export function checkSchedulerStorage(input: CheckInput): CheckResult {
   if (!bound.length) {
     // No claim to read (none bound yet, or claims unreadable): the template is all there is.
     const bytes = parseKubeQuantity(templateSize);
-    if (bytes !== undefined && bytes >= min) return ok(id, GROUP, `Scheduler storage is persistent: ${templateSize} per replica${cls} (no bound claim read).`);
+    if (bytes !== undefined && bytes >= min)
+      return ok(id, GROUP, `Scheduler storage is persistent: ${templateSize} per replica${cls} (no bound claim read).`);
     return {
-      id, group: GROUP, severity: 'warning',
+      id,
+      group: GROUP,
+      severity: 'warning',
       finding: `Scheduler storage is persistent but ${templateSize ?? 'of unknown size'} per replica (Dapr advises at least ${SCHEDULER_MIN_STORAGE}).`,
       why: SCHEDULER_FULL,
       fix: `Set dapr_scheduler.cluster.storageSize=${SCHEDULER_MIN_STORAGE} and dapr_scheduler.etcdSpaceQuota=${SCHEDULER_MIN_STORAGE} (the claim template is immutable: daprup recreates the scheduler StatefulSet).`,
     };
   }
   const sizes = [...new Set(bound.map((c) => claimSize(c) ?? '?'))];
-  const template = templateSize && sizes.some((s) => parseKubeQuantity(s) !== parseKubeQuantity(templateSize)) ? ` (the StatefulSet's template asks ${templateSize} for new claims only)` : '';
+  const template =
+    templateSize && sizes.some((s) => parseKubeQuantity(s) !== parseKubeQuantity(templateSize))
+      ? ` (the StatefulSet's template asks ${templateSize} for new claims only)`
+      : '';
   const small = bound.filter((c) => (parseKubeQuantity(claimSize(c)) ?? 0) < min);
-  if (!small.length) return ok(id, GROUP, `Scheduler storage is persistent: ${sizes.join(', ')} per replica, ${bound.length} bound claim${bound.length === 1 ? '' : 's'}${cls}${template}.`);
+  if (!small.length)
+    return ok(
+      id,
+      GROUP,
+      `Scheduler storage is persistent: ${sizes.join(', ')} per replica, ${bound.length} bound claim${bound.length === 1 ? '' : 's'}${cls}${template}.`,
+    );
   return {
-    id, group: GROUP, severity: 'warning',
+    id,
+    group: GROUP,
+    severity: 'warning',
     finding: `Scheduler storage is persistent but its bound claims hold ${sizes.join(', ')} per replica (Dapr advises at least ${SCHEDULER_MIN_STORAGE})${template}.`,
     why: SCHEDULER_FULL,
     fix: `Grow each claim in place (${expansionNote(small[0]!, input.storageClasses ?? [])}): ${small.map((c) => growClaimCommand(c, SCHEDULER_MIN_STORAGE)).join('; ')}; and set dapr_scheduler.etcdSpaceQuota=${SCHEDULER_MIN_STORAGE}.`,
@@ -273,7 +329,8 @@ export function checkSchedulerStorage(input: CheckInput): CheckResult {
   };
 }
 
-const SCHEDULER_FULL = 'When etcd fills its volume the scheduler fails with "mvcc: database space exceeded" and jobs, reminders and workflows stop.';
+const SCHEDULER_FULL =
+  'When etcd fills its volume the scheduler fails with "mvcc: database space exceeded" and jobs, reminders and workflows stop.';
 
 export function controlPlaneChecks(input: CheckInput): CheckResult[] {
   return [

@@ -19,7 +19,9 @@ export function runChecks(input: CheckInput): CheckResult[] {
   ];
   if (input.unreadable?.length) {
     results.push({
-      id: 'unreadable', group: 'control-plane', severity: 'info',
+      id: 'unreadable',
+      group: 'control-plane',
+      severity: 'info',
       finding: `Could not read ${input.unreadable.join(', ')}: the checks that need them were skipped.`,
       why: 'Your Kubernetes user may lack list permission, or a Dapr CRD is not installed.',
       fix: `kubectl auth can-i list <kind> --all-namespaces shows which rights are missing.`,

@@ -45,7 +45,11 @@ export interface SupportedMinors {
 }
 
 /** Everything the checks read: discovery's facts plus the few objects `check` reads on top. */
-export interface CheckInput extends Pick<ClusterFacts, 'release' | 'workloads' | 'controlPlaneWorkloads' | 'pods' | 'controlPlane' | 'haEnabled' | 'trustBundle' | 'mtlsEnabled'> {
+export interface CheckInput
+  extends Pick<
+    ClusterFacts,
+    'release' | 'workloads' | 'controlPlaneWorkloads' | 'pods' | 'controlPlane' | 'haEnabled' | 'trustBundle' | 'mtlsEnabled'
+  > {
   jobs?: ClusterFacts['jobs'];
   sharedReleases?: ClusterFacts['sharedReleases'];
   /** `helm get values --all`: user values over the installed chart's defaults (undefined when unreadable). */
@@ -80,4 +84,11 @@ export function listed(names: readonly string[], max = 5): string {
 export const daprupUpgrade = (input: Pick<CheckInput, 'release' | 'upgradeTo'>, ...args: string[]) =>
   ['daprup upgrade --to', input.upgradeTo ?? input.release.version, ...args].join(' ');
 
-export const ok = (id: string, group: CheckGroup, finding: string): CheckResult => ({ id, group, severity: 'ok', finding, why: '', fix: '' });
+export const ok = (id: string, group: CheckGroup, finding: string): CheckResult => ({
+  id,
+  group,
+  severity: 'ok',
+  finding,
+  why: '',
+  fix: '',
+});

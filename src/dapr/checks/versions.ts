@@ -14,19 +14,26 @@ const GROUP = 'versions';
 export const SUPPORTED_MINORS: readonly string[] = ['1.18', '1.17', '1.16'];
 const SUPPORTED_MINORS_AS_OF = '2026-12-01';
 
-export const fallbackSupportedMinors = (): SupportedMinors => ({ minors: [...SUPPORTED_MINORS], source: `built-in list as of ${SUPPORTED_MINORS_AS_OF}` });
+export const fallbackSupportedMinors = (): SupportedMinors => ({
+  minors: [...SUPPORTED_MINORS],
+  source: `built-in list as of ${SUPPORTED_MINORS_AS_OF}`,
+});
 
 /** The three newest minors among released chart versions (release candidates and vendor builds ignored). */
 export function supportedMinorsFrom(versions: readonly string[], source: string): SupportedMinors | undefined {
-  const minors = [...new Set(versions
-    .map((v) => semver.valid(v.replace(/^v/, '')))
-    .filter((v): v is string => !!v && !semver.prerelease(v))
-    .sort(semver.rcompare)
-    .map((v) => `${semver.major(v)}.${semver.minor(v)}`))].slice(0, 3);
+  const minors = [
+    ...new Set(
+      versions
+        .map((v) => semver.valid(v.replace(/^v/, '')))
+        .filter((v): v is string => !!v && !semver.prerelease(v))
+        .sort(semver.rcompare)
+        .map((v) => `${semver.major(v)}.${semver.minor(v)}`),
+    ),
+  ].slice(0, 3);
   return minors.length ? { minors, source } : undefined;
 }
 
-const parse = (v: string | undefined) => (v ? semver.parse(v.replace(/^v/, '')) ?? semver.coerce(v) : null);
+const parse = (v: string | undefined) => (v ? (semver.parse(v.replace(/^v/, '')) ?? semver.coerce(v)) : null);
 /** Minor versions `v` is behind `base` (negative: ahead). */
 const minorsBehind = (base: semver.SemVer, v: semver.SemVer) => (base.major - v.major) * 1000 + base.minor - v.minor;
 
@@ -34,17 +41,27 @@ export function checkSupportedMinor(input: CheckInput): CheckResult {
   const id = 'control-plane-version';
   const v = parse(input.release.version);
   const { minors, source } = input.supported;
-  if (!v || !minors.length) return { ...ok(id, GROUP, `Dapr ${input.release.version}: support not checked (not a version daprup can compare).`), severity: 'info' };
+  if (!v || !minors.length)
+    return { ...ok(id, GROUP, `Dapr ${input.release.version}: support not checked (not a version daprup can compare).`), severity: 'info' };
   const minor = `${v.major}.${v.minor}`;
   const list = `${minors.join(', ')} (${source})`;
   if (minors.includes(minor)) return ok(id, GROUP, `Dapr ${input.release.version} is on a supported minor: ${list}.`);
   const newest = semver.coerce(minors[0])!;
   if (minorsBehind(newest, v) < 0) {
-    return { ...ok(id, GROUP, `Dapr ${input.release.version} is newer than the newest minor in ${source} (${minors[0]}): the index may be stale (helm repo update).`), severity: 'info' };
+    return {
+      ...ok(
+        id,
+        GROUP,
+        `Dapr ${input.release.version} is newer than the newest minor in ${source} (${minors[0]}): the index may be stale (helm repo update).`,
+      ),
+      severity: 'info',
+    };
   }
   const next = `${v.major}.${v.minor + 1}`;
   return {
-    id, group: GROUP, severity: 'failure',
+    id,
+    group: GROUP,
+    severity: 'failure',
     finding: `Dapr ${minor} is out of support; supported minors: ${list}.`,
     why: 'Unsupported minors get no security or bug fixes, and the further behind, the more minors an upgrade has to walk through one at a time.',
     fix: `Upgrade one minor at a time, starting with the latest ${next}.x: daprup plan --to ${next}.<patch> (helm search repo dapr/dapr --versions lists them).`,
@@ -72,7 +89,11 @@ export function checkVersionSkew(input: CheckInput): CheckResult {
   for (const w of dataPlane) for (const version of w.sidecarVersions) judge(`${w.namespace}/${w.name}`, version);
   const sidecars = dataPlane.reduce((n, w) => n + w.podsWithSidecar, 0);
   if (!behind.length && !ahead.length && !unknown.length) {
-    return ok(id, GROUP, `Control plane and ${sidecars} sidecar${sidecars === 1 ? '' : 's'} are within one minor of ${input.release.version}.`);
+    return ok(
+      id,
+      GROUP,
+      `Control plane and ${sidecars} sidecar${sidecars === 1 ? '' : 's'} are within one minor of ${input.release.version}.`,
+    );
   }
   const parts = [
     behind.length ? `more than one minor behind ${input.release.version}: ${listed(behind)}` : '',
@@ -80,10 +101,12 @@ export function checkVersionSkew(input: CheckInput): CheckResult {
     unknown.length ? `unknown version: ${listed(unknown)}` : '',
   ].filter(Boolean);
   return {
-    id, group: GROUP, severity: behind.length ? 'failure' : 'warning',
+    id,
+    group: GROUP,
+    severity: behind.length ? 'failure' : 'warning',
     finding: `${parts.join('; ')}.`,
     why: 'Dapr supports sidecars at the control plane\'s minor or one behind; older ones fail against a newer control plane (e.g. "token audiences ... is invalid"), newer ones rely on control-plane APIs that are not there yet.',
-    fix: 'Restart the workloads so they get the injector\'s sidecar: daprup restart (or kubectl rollout restart); a workload pinning dapr.io/sidecar-image must update that annotation.',
+    fix: "Restart the workloads so they get the injector's sidecar: daprup restart (or kubectl rollout restart); a workload pinning dapr.io/sidecar-image must update that annotation.",
     affected: affected([...behind, ...ahead, ...unknown]),
   };
 }

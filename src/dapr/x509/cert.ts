@@ -220,7 +220,10 @@ export function pemBlocks(text: string): PemBlock[] {
   const re = /(?:^|\n)-----BEGIN ([^\n-][^\n]*?)-----\r?\n([\s\S]*?)(?:^|\n)-----END \1-----/g;
   for (const m of text.matchAll(re)) {
     // RFC 1421 headers ("Proc-Type: 4,ENCRYPTED") end at the first blank line; only base64 counts.
-    const body = m[2]!.split(/\r?\n/).filter((line) => !line.includes(':')).join('');
+    const body = m[2]!
+      .split(/\r?\n/)
+      .filter((line) => !line.includes(':'))
+      .join('');
     blocks.push({ type: m[1]!, der: Buffer.from(body, 'base64') });
   }
   return blocks;

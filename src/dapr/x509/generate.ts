@@ -101,7 +101,9 @@ function signerFor(key: KeyObject): Signer {
 
 // Go's encoding/asn1 writes a PrintableString when every character allows it, else a UTF8String.
 function directoryString(value: string): AttributeValue {
-  return /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value) ? new AttributeValue({ printableString: value }) : new AttributeValue({ utf8String: value });
+  return /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value)
+    ? new AttributeValue({ printableString: value })
+    : new AttributeValue({ utf8String: value });
 }
 
 function organizationName(o: string): Name {
@@ -153,7 +155,11 @@ function createCertificate(t: Template, issuer: Name, signingKey: KeyObject): st
     ]),
   });
   const signature = signer.sign(Buffer.from(AsnConvert.serialize(tbs)));
-  const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: signer.algorithm, signatureValue: new Uint8Array(signature).buffer });
+  const cert = new Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: signer.algorithm,
+    signatureValue: new Uint8Array(signature).buffer,
+  });
   return derToPem(Buffer.from(AsnConvert.serialize(cert)));
 }
 
@@ -165,7 +171,8 @@ function template(o: GenerateOptions, subject: Name, usage: number, publicKey: K
 
 function trustDomainOf(o: GenerateOptions): string {
   const td = o.trustDomain ?? DEFAULT_TRUST_DOMAIN;
-  if (!TRUST_DOMAIN.test(td)) throw new Error(`"${td}" is not a SPIFFE trust domain: use lower-case letters, digits, dots, dashes and underscores.`);
+  if (!TRUST_DOMAIN.test(td))
+    throw new Error(`"${td}" is not a SPIFFE trust domain: use lower-case letters, digits, dots, dashes and underscores.`);
   return td;
 }
 
@@ -213,4 +220,3 @@ export function generateTrustBundle(o: GenerateOptions): GeneratedBundle {
   const issuer = generateIssuer(root, at);
   return { rootCert: root.cert, rootKey: root.key, issuerCert: issuer.cert, issuerKey: issuer.key };
 }
-

@@ -113,27 +113,49 @@ function read(pem: string, file: BundleFile, f: Findings): CertList | undefined 
 function extraBlock(list: CertList, file: BundleFile, f: Findings): void {
   if (list.stoppedAt === undefined) return;
   if (file === 'ca.crt' && list.stoppedAt.includes('PRIVATE KEY')) {
-    f.failure('private-key-in-ca', file, `ca.crt holds ${withArticle(list.stoppedAt)} block, and ca.crt is published to every pod through the ConfigMap dapr-trust-bundle: remove it.`);
+    f.failure(
+      'private-key-in-ca',
+      file,
+      `ca.crt holds ${withArticle(list.stoppedAt)} block, and ca.crt is published to every pod through the ConfigMap dapr-trust-bundle: remove it.`,
+    );
   } else {
-    f.warning('extra-pem-block', file, `${file} has ${withArticle(list.stoppedAt)} block after its certificates; Sentry stops reading there and ignores anything after it.`);
+    f.warning(
+      'extra-pem-block',
+      file,
+      `${file} has ${withArticle(list.stoppedAt)} block after its certificates; Sentry stops reading there and ignores anything after it.`,
+    );
   }
 }
 
 // What each certificate must satisfy whatever its place: Go's parser and signature policy.
 function certHygiene(c: Cert, name: string, file: BundleFile, f: Findings): void {
-  if (c.negativeSerial) f.failure('negative-serial', file, `The ${name} has a negative serial number, which Go (and so Sentry) refuses to parse.`);
+  if (c.negativeSerial)
+    f.failure('negative-serial', file, `The ${name} has a negative serial number, which Go (and so Sentry) refuses to parse.`);
   const type = keyType(c);
   if (type.startsWith('rsa-')) {
     const bits = Number(type.slice(4));
     if (bits < 1024) f.failure('weak-key', file, `The ${name} has a ${bits}-bit RSA key, which Go refuses (1024 bits at least).`);
-    else if (bits < 2048) f.warning('weak-key', file, `The ${name} has a ${bits}-bit RSA key; use 2048 bits or more, or ECDSA P-256 or Ed25519.`);
+    else if (bits < 2048)
+      f.warning('weak-key', file, `The ${name} has a ${bits}-bit RSA key; use 2048 bits or more, or ECDSA P-256 or Ed25519.`);
   }
 }
 
-function validity(c: Cert, name: string, file: BundleFile, now: Date, warnDays: number, f: Findings, severity: 'failure' | 'warning'): void {
+function validity(
+  c: Cert,
+  name: string,
+  file: BundleFile,
+  now: Date,
+  warnDays: number,
+  f: Findings,
+  severity: 'failure' | 'warning',
+): void {
   const add = severity === 'failure' ? f.failure.bind(f) : f.warning.bind(f);
   if (now < c.notBefore) {
-    add('not-yet-valid', file, `The ${name} is not valid before ${iso(c.notBefore)}; Sentry's verification fails until then (a clock behind, or a bundle dated in the future).`);
+    add(
+      'not-yet-valid',
+      file,
+      `The ${name} is not valid before ${iso(c.notBefore)}; Sentry's verification fails until then (a clock behind, or a bundle dated in the future).`,
+    );
   } else if (now > c.notAfter) {
     add('expired', file, `The ${name} expired on ${iso(c.notAfter)}.`);
   } else if (daysLeft(c, now) < warnDays) {
@@ -167,12 +189,24 @@ function checkAnchor(a: Cert, name: string, f: Findings): void {
 function checkIssuerIsCa(issuer: Cert, f: Findings): void {
   const bc = issuer.basicConstraints;
   if (bc === undefined && !issuer.keyUsage?.includes('keyCertSign')) {
-    f.failure('not-a-ca', 'issuer.crt', 'The issuer certificate is not a CA (no basicConstraints, no keyCertSign): Sentry refuses it ("intermediate certificate is not valid for signing").');
+    f.failure(
+      'not-a-ca',
+      'issuer.crt',
+      'The issuer certificate is not a CA (no basicConstraints, no keyCertSign): Sentry refuses it ("intermediate certificate is not valid for signing").',
+    );
   } else if (!bc?.ca) {
-    f.failure('not-a-ca', 'issuer.crt', 'The issuer certificate is not a CA (basicConstraints CA:TRUE): sidecars would reject every workload certificate it signs.');
+    f.failure(
+      'not-a-ca',
+      'issuer.crt',
+      'The issuer certificate is not a CA (basicConstraints CA:TRUE): sidecars would reject every workload certificate it signs.',
+    );
   }
   if (issuer.keyUsage !== undefined && !issuer.keyUsage.includes('keyCertSign')) {
-    f.failure('cannot-sign-certificates', 'issuer.crt', 'The issuer certificate\'s key usage lacks keyCertSign: sidecars would reject every workload certificate it signs.');
+    f.failure(
+      'cannot-sign-certificates',
+      'issuer.crt',
+      "The issuer certificate's key usage lacks keyCertSign: sidecars would reject every workload certificate it signs.",
+    );
   }
 }
 
@@ -181,13 +215,21 @@ function checkPathLengths(chain: Cert[], anchors: Cert[], signing: number[], f: 
   chain.forEach((c, i) => {
     const limit = c.basicConstraints?.pathLen;
     if (limit !== undefined && limit < i) {
-      f.failure('path-length', 'issuer.crt', `Certificate ${i + 1} of issuer.crt allows ${limit} CA certificates below it but has ${i}: workload certificates would not verify.`);
+      f.failure(
+        'path-length',
+        'issuer.crt',
+        `Certificate ${i + 1} of issuer.crt allows ${limit} CA certificates below it but has ${i}: workload certificates would not verify.`,
+      );
     }
   });
   for (const i of signing) {
     const limit = anchors[i]!.basicConstraints?.pathLen;
     if (limit !== undefined && limit < chain.length) {
-      f.failure('path-length', 'ca.crt', `Trust anchor ${i + 1} has a path length limit of ${limit} but ${chain.length} CA certificate(s) sit below it: Sentry starts, yet workload certificates would not verify.`);
+      f.failure(
+        'path-length',
+        'ca.crt',
+        `Trust anchor ${i + 1} has a path length limit of ${limit} but ${chain.length} CA certificate(s) sit below it: Sentry starts, yet workload certificates would not verify.`,
+      );
     }
   }
 }
@@ -197,7 +239,11 @@ function checkExtendedKeyUsage(certs: { cert: Cert; name: string; file: BundleFi
   for (const { cert, name, file } of certs) {
     const eku = cert.extKeyUsage;
     if (eku !== undefined && !eku.includes(SERVER_AUTH) && !eku.includes(ANY_EKU)) {
-      f.failure('extended-key-usage', file, `The ${name} restricts extended key usage without serverAuth, so Sentry's chain verification fails.`);
+      f.failure(
+        'extended-key-usage',
+        file,
+        `The ${name} restricts extended key usage without serverAuth, so Sentry's chain verification fails.`,
+      );
     }
   }
 }
@@ -240,7 +286,11 @@ function readIssuerKey(pem: string, f: Findings): KeyObject | undefined {
     return undefined;
   }
   if (!['rsa', 'ec', 'ed25519'].includes(key.asymmetricKeyType ?? '')) {
-    f.failure('key-format', 'issuer.key', `issuer.key holds ${withArticle(key.asymmetricKeyType ?? 'unknown')} key; Sentry signs only with ECDSA, Ed25519 or RSA keys.`);
+    f.failure(
+      'key-format',
+      'issuer.key',
+      `issuer.key holds ${withArticle(key.asymmetricKeyType ?? 'unknown')} key; Sentry signs only with ECDSA, Ed25519 or RSA keys.`,
+    );
     return undefined;
   }
   return key;
@@ -259,13 +309,21 @@ function checkTrustDomain(td: string, anchors: Cert[], signing: number[], issuer
     const cn = /(?:^|, )CN=([^,]*)/.exec(a.subject)?.[1];
     const names = [...a.organizations, ...(cn === undefined ? [] : [cn])];
     if (!names.includes(td)) {
-      f.warning('trust-domain', 'ca.crt', `Trust anchor ${i + 1} (${a.subject}) does not name trust domain ${td}; Sentry does not check this, but Dapr's own roots do.`);
+      f.warning(
+        'trust-domain',
+        'ca.crt',
+        `Trust anchor ${i + 1} (${a.subject}) does not name trust domain ${td}; Sentry does not check this, but Dapr's own roots do.`,
+      );
     }
   }
   const ids = [...issuer.organizations, ...issuer.uris].map(spiffeTrustDomain).filter((d) => d !== undefined);
   const other = ids.find((d) => d !== td);
   if (other !== undefined) {
-    f.warning('trust-domain', 'issuer.crt', `The issuer certificate names trust domain ${other}, not ${td}: was this bundle made for another installation?`);
+    f.warning(
+      'trust-domain',
+      'issuer.crt',
+      `The issuer certificate names trust domain ${other}, not ${td}: was this bundle made for another installation?`,
+    );
   }
 }
 
@@ -290,13 +348,22 @@ function readIssuerChain(pem: string, f: Findings): Cert[] {
   for (let i = 0; i + 1 < certs.length; i++) {
     const check = checkSignatureFrom(certs[i]!, certs[i + 1]!);
     if (check !== 'ok' && check !== 'insecure-algorithm') {
-      f.failure('issuer-chain-broken', 'issuer.crt', `Certificate ${i + 1} of issuer.crt is not signed by certificate ${i + 2}; Sentry refuses a chain out of order.`);
+      f.failure(
+        'issuer-chain-broken',
+        'issuer.crt',
+        `Certificate ${i + 1} of issuer.crt is not signed by certificate ${i + 2}; Sentry refuses a chain out of order.`,
+      );
     }
   }
   const chain = certs.length > 1 && checkSignatureFrom(certs.at(-1)!, certs.at(-1)!) === 'ok' ? certs.slice(0, -1) : certs;
   chain.forEach((c, i) => {
     certHygiene(c, chainName(i), 'issuer.crt', f);
-    if (isInsecureSignature(c.signatureAlgorithm)) f.failure('insecure-signature', 'issuer.crt', `The ${chainName(i)} is signed with ${c.signatureAlgorithm}, which Go (and so Sentry) refuses.`);
+    if (isInsecureSignature(c.signatureAlgorithm))
+      f.failure(
+        'insecure-signature',
+        'issuer.crt',
+        `The ${chainName(i)} is signed with ${c.signatureAlgorithm}, which Go (and so Sentry) refuses.`,
+      );
   });
   return chain;
 }
@@ -308,7 +375,12 @@ function checkKeyMatches(issuer: Cert, key: KeyObject, f: Findings): void {
   } catch {
     // A key of another type than the certificate's: not a match either.
   }
-  if (!matches) f.failure('key-mismatch', 'issuer.key', `issuer.key is not the key of the issuer certificate (${issuer.subject}, SHA-256 ${short(issuer)}).`);
+  if (!matches)
+    f.failure(
+      'key-mismatch',
+      'issuer.key',
+      `issuer.key is not the key of the issuer certificate (${issuer.subject}, SHA-256 ${short(issuer)}).`,
+    );
 }
 
 // Returns the indexes of the anchors that signed the top of the chain.
@@ -333,13 +405,19 @@ function checkValidity(chain: Cert[], anchors: Cert[], signing: number[], now: D
   chain.forEach((c, i) => validity(c, chainName(i), 'issuer.crt', now, warnDays, f, 'failure'));
   const validNow = (c: Cert) => c.notBefore <= now && now <= c.notAfter;
   const noValidRoot = !signing.some((i) => validNow(anchors[i]!));
-  anchors.forEach((a, i) => validity(a, anchorName(anchors, i), 'ca.crt', now, warnDays, f, signing.includes(i) && noValidRoot ? 'failure' : 'warning'));
+  anchors.forEach((a, i) =>
+    validity(a, anchorName(anchors, i), 'ca.crt', now, warnDays, f, signing.includes(i) && noValidRoot ? 'failure' : 'warning'),
+  );
   if (signing.length === 0) return;
   const lastRootEnd = Math.max(...signing.map((i) => anchors[i]!.notAfter.getTime()));
   const firstChainEnd = Math.min(...chain.map((c) => c.notAfter.getTime()));
   // Sentry stamps root and issuer a moment apart: only a real gap is worth a warning.
   if (firstChainEnd - lastRootEnd > DAY_MS) {
-    f.warning('issuer-outlives-root', 'issuer.crt', `The issuer chain is valid until ${iso(new Date(firstChainEnd))} but its root only until ${iso(new Date(lastRootEnd))}: rotate before the root expires.`);
+    f.warning(
+      'issuer-outlives-root',
+      'issuer.crt',
+      `The issuer chain is valid until ${iso(new Date(firstChainEnd))} but its root only until ${iso(new Date(lastRootEnd))}: rotate before the root expires.`,
+    );
   }
 }
 
@@ -357,7 +435,10 @@ export function validateTrustBundle(bundle: BundlePems, opts: ValidateOptions = 
     checkValidity(chain, anchors, signing, opts.now ?? new Date(), opts.warnDays ?? 30, f);
     checkPathLengths(chain, anchors, signing, f);
     checkExtendedKeyUsage(
-      [...chain.map((cert, i) => ({ cert, name: chainName(i), file: 'issuer.crt' as const })), ...signing.map((i) => ({ cert: anchors[i]!, name: anchorName(anchors, i), file: 'ca.crt' as const }))],
+      [
+        ...chain.map((cert, i) => ({ cert, name: chainName(i), file: 'issuer.crt' as const })),
+        ...signing.map((i) => ({ cert: anchors[i]!, name: anchorName(anchors, i), file: 'ca.crt' as const })),
+      ],
       f,
     );
     if (opts.trustDomain !== undefined) checkTrustDomain(opts.trustDomain, anchors, signing, issuer, f);

@@ -38,9 +38,21 @@ function fetchArgs(helm: Helm, ref: ChartRef, version: string, workDir: string):
 /** The chart reference of --chart, refused when daprup cannot fetch what it names. */
 export function fetchableChart(chart: string): ChartRef {
   const ref = chartRef(chart);
-  if (ref.kind === 'unknown') throw usageError(`--chart "${chart}" is not a chart reference.`, 'Pass repo/chart (dapr/dapr), an oci:// or https:// reference, or a chart directory (./dapr).');
-  if (ref.kind === 'path' && ref.archive) throw usageError(`--chart ${chart} is a chart archive, which helm cannot pull.`, `Unpack it (tar -xzf ${chart}) and pass the chart directory, or pass its repository.`);
-  if (ref.kind === 'path' && !existsSync(join(chart, 'Chart.yaml'))) throw usageError(`--chart ${chart} is not a chart directory (it has no Chart.yaml).`, 'Pass the directory that holds Chart.yaml, or repo/chart (dapr/dapr).');
+  if (ref.kind === 'unknown')
+    throw usageError(
+      `--chart "${chart}" is not a chart reference.`,
+      'Pass repo/chart (dapr/dapr), an oci:// or https:// reference, or a chart directory (./dapr).',
+    );
+  if (ref.kind === 'path' && ref.archive)
+    throw usageError(
+      `--chart ${chart} is a chart archive, which helm cannot pull.`,
+      `Unpack it (tar -xzf ${chart}) and pass the chart directory, or pass its repository.`,
+    );
+  if (ref.kind === 'path' && !existsSync(join(chart, 'Chart.yaml')))
+    throw usageError(
+      `--chart ${chart} is not a chart directory (it has no Chart.yaml).`,
+      'Pass the directory that holds Chart.yaml, or repo/chart (dapr/dapr).',
+    );
   return ref;
 }
 
@@ -49,7 +61,11 @@ export function fetchableChart(chart: string): ChartRef {
  * one added when missing) and searched, then `helm pull --untar`; an OCI or URL reference pulled; a local chart
  * directory copied (helm pulls nothing from disk). A run resumed here finds it already fetched.
  */
-export async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir: string): Promise<{ chartDir: string; meta: ChartMetadata; chartVersions?: string[] }> {
+export async function fetchTargetChart(
+  tools: Tools,
+  o: UpgradeOptions,
+  workDir: string,
+): Promise<{ chartDir: string; meta: ChartMetadata; chartVersions?: string[] }> {
   const { helm } = tools;
   const ref = fetchableChart(o.chart);
   const dest = targetChartDir(workDir);
@@ -74,7 +90,10 @@ export async function fetchTargetChart(tools: Tools, o: UpgradeOptions, workDir:
   const meta = parseYaml(await readFile(join(dir, 'Chart.yaml'), 'utf8')) as ChartMetadata;
   const appVersion = String(meta.appVersion ?? '').replace(/^v/, '');
   if (appVersion !== o.target) {
-    throw refusal(`Chart ${o.chart} ${o.target} runs Dapr ${appVersion || '(no APP VERSION)'}, not ${o.target}.`, 'Pick the chart version whose APP VERSION is the runtime you want (helm search repo dapr/dapr --versions).');
+    throw refusal(
+      `Chart ${o.chart} ${o.target} runs Dapr ${appVersion || '(no APP VERSION)'}, not ${o.target}.`,
+      'Pick the chart version whose APP VERSION is the runtime you want (helm search repo dapr/dapr --versions).',
+    );
   }
   return { chartDir: dir, meta, chartVersions };
 }
@@ -86,15 +105,28 @@ async function searchRepository(helm: Helm, ref: Extract<ChartRef, { kind: 'repo
   await helm.repoUpdate(repo).catch(async (updateError: unknown) => {
     const repos = await helm.repoList();
     if (repos.some((r) => r.name === repo)) throw explain(updateError, `Updating Helm repository ${repo}`);
-    if (repo !== DAPR_REPO.name) throw refusal(`Helm repository "${repo}" is not configured.`, `Add it with helm repo add ${repo} <url>, or pass --chart dapr/dapr.`);
-    await helm.repoAdd(DAPR_REPO.name, DAPR_REPO.url).catch((e: unknown) => { throw explain(e, `Adding the Dapr chart repository ${DAPR_REPO.url}`); });
-    await helm.repoUpdate(repo).catch((e: unknown) => { throw explain(e, `Updating Helm repository ${repo}`); });
+    if (repo !== DAPR_REPO.name)
+      throw refusal(`Helm repository "${repo}" is not configured.`, `Add it with helm repo add ${repo} <url>, or pass --chart dapr/dapr.`);
+    await helm.repoAdd(DAPR_REPO.name, DAPR_REPO.url).catch((e: unknown) => {
+      throw explain(e, `Adding the Dapr chart repository ${DAPR_REPO.url}`);
+    });
+    await helm.repoUpdate(repo).catch((e: unknown) => {
+      throw explain(e, `Updating Helm repository ${repo}`);
+    });
   });
   const versions = await helm.searchVersions(ref.ref);
   if (!versions.some((v) => v.version === target)) {
-    const sameMinor = versions.filter((v) => v.version.startsWith(target.split('.').slice(0, 2).join('.') + '.')).slice(0, 3).map((v) => v.version);
+    const sameMinor = versions
+      .filter((v) => v.version.startsWith(target.split('.').slice(0, 2).join('.') + '.'))
+      .slice(0, 3)
+      .map((v) => v.version);
     const latest = sameMinor.length ? sameMinor : versions.slice(0, 3).map((v) => v.version);
-    throw refusal(`Chart ${ref.ref} has no version ${target}.`, latest.length ? `Available versions include ${latest.join(', ')} (helm search repo ${ref.ref} --versions).` : `helm search repo ${ref.ref} --versions lists none: check the repository.`);
+    throw refusal(
+      `Chart ${ref.ref} has no version ${target}.`,
+      latest.length
+        ? `Available versions include ${latest.join(', ')} (helm search repo ${ref.ref} --versions).`
+        : `helm search repo ${ref.ref} --versions lists none: check the repository.`,
+    );
   }
   return versions.map((v) => v.version);
 }
@@ -116,7 +148,8 @@ export const checkChart: Step = {
     return String(pulledVersion(ctx)?.appVersion ?? '').replace(/^v/, '') === ctx.options.target;
   },
   async apply(ctx) {
-    if (!(await this.isDone(ctx))) throw refusal(`The pulled chart in ${ctx.chartDir} is not Dapr ${ctx.options.target}.`, 'Remove the run directory and run again.');
+    if (!(await this.isDone(ctx)))
+      throw refusal(`The pulled chart in ${ctx.chartDir} is not Dapr ${ctx.options.target}.`, 'Remove the run directory and run again.');
   },
   async verify() {},
 };
@@ -130,9 +163,14 @@ export const applyCrds: Step = {
   title: 'Apply the CRDs from the target chart',
   async plan(ctx) {
     const pending = ctx.crds.filter((c) => c.action !== 'unchanged');
-    const skip = ctx.verdict.change === 'downgrade' ? 'downgrade: the newer CRDs stay (they are backwards compatible)'
-      : !ctx.crds.length ? 'the chart has no crds/ directory'
-      : !pending.length ? 'every CRD already matches the target chart' : undefined;
+    const skip =
+      ctx.verdict.change === 'downgrade'
+        ? 'downgrade: the newer CRDs stay (they are backwards compatible)'
+        : !ctx.crds.length
+          ? 'the chart has no crds/ directory'
+          : !pending.length
+            ? 'every CRD already matches the target chart'
+            : undefined;
     return {
       summary: skip ?? pending.map((c) => `${c.name} (${c.action})`).join(', '),
       commands: skip ? [] : [ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.applyServerSideArgs(crdsDir(ctx)))],

@@ -27,7 +27,9 @@ export async function controlPlaneLagging(ctx: RunContext): Promise<string[]> {
   const expected = new Set(controlPlaneRefs(ctx).map((r) => r.split('/')[1]));
   return (await liveControlPlane(ctx))
     .filter((c) => expected.has(c.name))
-    .filter((c) => !c.present || c.version !== ctx.options.target || c.ready < c.desired || c.podVersions.some((v) => v !== ctx.options.target))
+    .filter(
+      (c) => !c.present || c.version !== ctx.options.target || c.ready < c.desired || c.podVersions.some((v) => v !== ctx.options.target),
+    )
     .map((c) => `${c.name} (${c.present ? `${c.ready}/${c.desired} ready, pods at ${c.podVersions.join(', ') || 'none'}` : 'missing'})`);
 }
 
@@ -38,7 +40,9 @@ export const waitControlPlane: Step = {
     const ns = ctx.facts.release.namespace;
     return {
       summary: `rollout status of ${controlPlaneRefs(ctx).join(', ')}; every pod at ${ctx.options.target}; trust bundle unchanged`,
-      commands: controlPlaneRefs(ctx).map((ref) => ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.rolloutStatusArgs(ns, ref, ctx.options.timeout))),
+      commands: controlPlaneRefs(ctx).map((ref) =>
+        ctx.tools.kubectl.commandLine(...ctx.tools.kubectl.rolloutStatusArgs(ns, ref, ctx.options.timeout)),
+      ),
       destructive: false,
     };
   },
@@ -48,14 +52,18 @@ export const waitControlPlane: Step = {
   async apply(ctx, report) {
     const ns = ctx.facts.release.namespace;
     const limit = pLimit(ctx.options.concurrency);
-    await Promise.all(controlPlaneRefs(ctx).map((ref) => limit(async () => {
-      try {
-        await ctx.tools.kubectl.rolloutStatus(ns, ref, ctx.options.timeout);
-        report(`${ref} rolled out`);
-      } catch (e) {
-        throw explain(e, `Waiting for ${ref}`);
-      }
-    })));
+    await Promise.all(
+      controlPlaneRefs(ctx).map((ref) =>
+        limit(async () => {
+          try {
+            await ctx.tools.kubectl.rolloutStatus(ns, ref, ctx.options.timeout);
+            report(`${ref} rolled out`);
+          } catch (e) {
+            throw explain(e, `Waiting for ${ref}`);
+          }
+        }),
+      ),
+    );
   },
   async verify(ctx) {
     // Old pods of a finished rollout may still be terminating for a moment: look again briefly.
@@ -64,12 +72,21 @@ export const waitControlPlane: Step = {
       await new Promise((r) => setTimeout(r, 1000));
       lagging = await controlPlaneLagging(ctx);
     }
-    if (lagging.length) throw new DaprupError(`The control plane is not at ${ctx.options.target}: ${lagging.join(', ')}.`, `kubectl get pods -n ${ctx.facts.release.namespace} shows what is pending; rerun daprup to resume.`, ExitCode.stepFailed);
+    if (lagging.length)
+      throw new DaprupError(
+        `The control plane is not at ${ctx.options.target}: ${lagging.join(', ')}.`,
+        `kubectl get pods -n ${ctx.facts.release.namespace} shows what is pending; rerun daprup to resume.`,
+        ExitCode.stepFailed,
+      );
     const recorded = ctx.journal?.data.trustBundleChecksums;
     if (recorded) {
       const live = await readLiveTrustBundle(ctx);
       if (!live || JSON.stringify(bundleChecksums(live)) !== JSON.stringify(recorded)) {
-        throw new DaprupError('The trust bundle changed during the upgrade: Sentry generated a new CA.', 'Every sidecar must restart to trust it: run `daprup restart --all`. Check the Sentry log for "generating self signed CA".', ExitCode.stepFailed);
+        throw new DaprupError(
+          'The trust bundle changed during the upgrade: Sentry generated a new CA.',
+          'Every sidecar must restart to trust it: run `daprup restart --all`. Check the Sentry log for "generating self signed CA".',
+          ExitCode.stepFailed,
+        );
       }
     }
   },

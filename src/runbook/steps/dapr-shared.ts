@@ -10,12 +10,22 @@ import { liveDataPlane } from '../../dapr/live-data-plane.js';
 type Behind = SharedDaprd & { targetTag: string };
 
 function upgradeArgs(ctx: RunContext, s: Behind): string[] {
-  return ctx.tools.helm.upgradeArgs(s.name, ctx.options.sharedChart ?? DEFAULT_SHARED_CHART, s.namespace, s.chartVersion, ['--reuse-values', '--set', `${SHARED_TAG_VALUE}=${s.targetTag}`], ctx.options.timeout);
+  return ctx.tools.helm.upgradeArgs(
+    s.name,
+    ctx.options.sharedChart ?? DEFAULT_SHARED_CHART,
+    s.namespace,
+    s.chartVersion,
+    ['--reuse-values', '--set', `${SHARED_TAG_VALUE}=${s.targetTag}`],
+    ctx.options.timeout,
+  );
 }
 
 async function liveBehind(ctx: RunContext): Promise<Behind[]> {
   if (!ctx.facts.sharedReleases.length) return [];
-  return sharedBehind(sharedDaprd(ctx.facts.sharedReleases, await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace)), ctx.options.target);
+  return sharedBehind(
+    sharedDaprd(ctx.facts.sharedReleases, await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace)),
+    ctx.options.target,
+  );
 }
 
 export const upgradeDaprShared: Step = {
@@ -23,9 +33,15 @@ export const upgradeDaprShared: Step = {
   title: 'Upgrade Dapr Shared releases',
   async plan(ctx) {
     const behind = sharedBehind(sharedDaprd(ctx.facts.sharedReleases, discoverDataPlane(ctx.facts)), ctx.options.target);
-    const skip = !ctx.facts.sharedReleases.length ? 'no Dapr Shared releases' : behind.length ? undefined : 'every Dapr Shared release already runs the target';
+    const skip = !ctx.facts.sharedReleases.length
+      ? 'no Dapr Shared releases'
+      : behind.length
+        ? undefined
+        : 'every Dapr Shared release already runs the target';
     return {
-      summary: skip ?? `${behind.length} releases: ${behind.map((s) => `${s.namespace}/${s.name} daprd ${s.tag ?? '?'} → ${s.targetTag}`).join(', ')}`,
+      summary:
+        skip ??
+        `${behind.length} releases: ${behind.map((s) => `${s.namespace}/${s.name} daprd ${s.tag ?? '?'} → ${s.targetTag}`).join(', ')}`,
       commands: behind.map((s) => ctx.tools.helm.commandLine(upgradeArgs(ctx, s))),
       destructive: !skip,
       skip,
@@ -46,6 +62,10 @@ export const upgradeDaprShared: Step = {
   },
   async verify(ctx) {
     const left = await liveBehind(ctx);
-    if (left.length) throw explain(new Error(`${left.map((s) => `${s.namespace}/${s.name} runs daprd ${s.workload?.sidecarVersions.join(', ')}`).join('; ')}`), 'Verifying Dapr Shared');
+    if (left.length)
+      throw explain(
+        new Error(`${left.map((s) => `${s.namespace}/${s.name} runs daprd ${s.workload?.sidecarVersions.join(', ')}`).join('; ')}`),
+        'Verifying Dapr Shared',
+      );
   },
 };

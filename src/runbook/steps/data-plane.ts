@@ -16,7 +16,11 @@ export const reachOf = (ctx: Pick<RunContext, 'options' | 'facts'>): ReachOption
   sharedReleases: new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`)),
 });
 
-const listed = (ws: readonly WorkloadVerdict[], n = 5) => `${ws.slice(0, n).map((w) => `${w.key} (${w.note})`).join('; ')}${ws.length > n ? ` and ${ws.length - n} more` : ''}`;
+const listed = (ws: readonly WorkloadVerdict[], n = 5) =>
+  `${ws
+    .slice(0, n)
+    .map((w) => `${w.key} (${w.note})`)
+    .join('; ')}${ws.length > n ? ` and ${ws.length - n} more` : ''}`;
 
 export const restartDataPlane: Step = {
   id: 'restart-data-plane',
@@ -30,12 +34,29 @@ export const restartDataPlane: Step = {
     const namespaces = [...new Set(rolling.map((w) => w.namespace))];
     const out = unreached(verdicts);
     return {
-      summary: skip ?? `${restarts.length} workloads in ${new Set(restarts.map((w) => w.namespace)).size} namespaces, ${ctx.options.concurrency} at a time`,
+      summary:
+        skip ??
+        `${restarts.length} workloads in ${new Set(restarts.map((w) => w.namespace)).size} namespaces, ${ctx.options.concurrency} at a time`,
       commands: [
         ...dataPlaneReads(kubectl),
-        ...namespaces.map((ns) => kubectl.commandLine(...kubectl.rolloutRestartArgs(ns, rolling.filter((w) => w.namespace === ns).map((w) => `${w.kind.toLowerCase()}/${w.name}`)))),
-        ...restarts.filter((w) => w.method === 'argo-restart').map((w) => kubectl.commandLine(...kubectl.restartRolloutArgs(w.namespace, [w.name], '<now>'))),
-        ...restarts.filter((w) => w.method === 'delete-pods').flatMap((w) => w.podList.filter((p) => p.version !== ctx.options.target).map((p) => kubectl.commandLine(...kubectl.deletePodArgs(w.namespace, p.name)))),
+        ...namespaces.map((ns) =>
+          kubectl.commandLine(
+            ...kubectl.rolloutRestartArgs(
+              ns,
+              rolling.filter((w) => w.namespace === ns).map((w) => `${w.kind.toLowerCase()}/${w.name}`),
+            ),
+          ),
+        ),
+        ...restarts
+          .filter((w) => w.method === 'argo-restart')
+          .map((w) => kubectl.commandLine(...kubectl.restartRolloutArgs(w.namespace, [w.name], '<now>'))),
+        ...restarts
+          .filter((w) => w.method === 'delete-pods')
+          .flatMap((w) =>
+            w.podList
+              .filter((p) => p.version !== ctx.options.target)
+              .map((p) => kubectl.commandLine(...kubectl.deletePodArgs(w.namespace, p.name))),
+          ),
         ...restarts.filter((w) => w.method === 'replace-pod').map((w) => kubectl.commandLine(...kubectl.replaceForceArgs(w.namespace))),
       ],
       destructive: !skip,
@@ -57,13 +78,24 @@ export const restartDataPlane: Step = {
       const recorded = ctx.journal.data.restarts;
       const runStart = Math.floor(Date.parse(ctx.journal.data.createdAt) / 1000) * 1000;
       const seen = live.filter((w) => w.restartedAt && Date.parse(w.restartedAt) >= runStart && recorded[w.key]?.status !== 'done');
-      if (seen.length) await ctx.journal.markRestarts(Object.fromEntries(seen.map((w) => [w.key, { status: 'restarted' as const, before: recorded[w.key]?.before }])));
+      if (seen.length)
+        await ctx.journal.markRestarts(
+          Object.fromEntries(seen.map((w) => [w.key, { status: 'restarted' as const, before: recorded[w.key]?.before }])),
+        );
     }
     // Restart what is behind, and finish what this run already started.
     const restarts = ctx.journal?.data.restarts ?? {};
-    const todo = live.filter((w) => w.decision === 'restart' || (restarts[w.key] && restarts[w.key]!.status !== 'done' && w.decision !== 'unreached'));
+    const todo = live.filter(
+      (w) => w.decision === 'restart' || (restarts[w.key] && restarts[w.key]!.status !== 'done' && w.decision !== 'unreached'),
+    );
     for (const w of live.filter((x) => ['no-sidecar', 'pinned', 'unreached'].includes(x.decision))) report(`${w.key}: ${w.note}`);
-    const out = await restartWorkloads(ctx.tools.kubectl, todo, { concurrency: ctx.options.concurrency, timeout: ctx.options.timeout, target: ctx.options.target, journal: ctx.journal, report });
+    const out = await restartWorkloads(ctx.tools.kubectl, todo, {
+      concurrency: ctx.options.concurrency,
+      timeout: ctx.options.timeout,
+      target: ctx.options.target,
+      journal: ctx.journal,
+      report,
+    });
     report(`${out.restarted.length} restarted, ${out.resumed.length} resumed, ${out.skipped.length} already done`);
   },
   async verify() {},
@@ -91,13 +123,23 @@ export const verify: Step = {
     for (const w of out) report(`not reached: ${w.key}: ${w.note}`);
     if (lagging.length || stale.length) {
       const what = [...lagging, ...stale.map((w) => `${w.key} runs daprd ${w.sidecarVersions.join(', ')}`)];
-      throw new DaprupError(`Not everything runs ${ctx.options.target}: ${what.slice(0, 5).join('; ')}${what.length > 5 ? ` and ${what.length - 5} more` : ''}.`, 'Rerun daprup to resume, or `daprup restart` for the workloads.', ExitCode.stepFailed);
+      throw new DaprupError(
+        `Not everything runs ${ctx.options.target}: ${what.slice(0, 5).join('; ')}${what.length > 5 ? ` and ${what.length - 5} more` : ''}.`,
+        'Rerun daprup to resume, or `daprup restart` for the workloads.',
+        ExitCode.stepFailed,
+      );
     }
     if (out.length && ctx.options.strict) {
-      throw new DaprupError(`${out.length} daprd out of reach still run an older version: ${listed(out, 3)}.`, 'Act on each as its note says and run daprup restart, or drop --strict to accept them.', ExitCode.stepFailed);
+      throw new DaprupError(
+        `${out.length} daprd out of reach still run an older version: ${listed(out, 3)}.`,
+        'Act on each as its note says and run daprup restart, or drop --strict to accept them.',
+        ExitCode.stepFailed,
+      );
     }
     const current = verdicts.filter((w) => w.decision === 'current').length;
-    report(`control plane and ${current} workloads at ${ctx.options.target}${out.length ? `; ${out.length} out of reach: ${out.map((w) => w.key).join(', ')}` : ''}`);
+    report(
+      `control plane and ${current} workloads at ${ctx.options.target}${out.length ? `; ${out.length} out of reach: ${out.map((w) => w.key).join(', ')}` : ''}`,
+    );
   },
   async verify() {},
 };

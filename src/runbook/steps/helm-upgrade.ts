@@ -24,7 +24,10 @@ export const hasResetThenReuse = (ctx: Pick<RunContext, 'facts'>) => {
 export const dryRunValuesFile = (workDir: string) => join(workDir, 'dry-run-values.yaml');
 
 /** The user's own -f and --set, always last so they win. */
-export const userValueFlags = (o: UpgradeOptions): string[] => [...o.valuesFiles.flatMap((f) => ['--values', f]), ...o.set.flatMap((s) => ['--set', s])];
+export const userValueFlags = (o: UpgradeOptions): string[] => [
+  ...o.valuesFiles.flatMap((f) => ['--values', f]),
+  ...o.set.flatMap((s) => ['--set', s]),
+];
 
 /** daprup's own values, each only where the user's -f/--set leave it unset. */
 function daprupValueFlags(ctx: RunContext, dryRun: boolean): string[] {
@@ -32,11 +35,16 @@ function daprupValueFlags(ctx: RunContext, dryRun: boolean): string[] {
   const certs = certFiles(ctx.workDir);
   return [
     // The dry run renders without them: the PEMs only fill the trust-bundle Secret, which it hides anyway.
-    ...(dryRun || ctx.userTrustBundle ? [] : [
-      '--set-file', `${TLS_VALUES.rootCert}=${certs.rootCert}`,
-      '--set-file', `${TLS_VALUES.issuerCert}=${certs.issuerCert}`,
-      '--set-file', `${TLS_VALUES.issuerKey}=${certs.issuerKey}`,
-    ]),
+    ...(dryRun || ctx.userTrustBundle
+      ? []
+      : [
+          '--set-file',
+          `${TLS_VALUES.rootCert}=${certs.rootCert}`,
+          '--set-file',
+          `${TLS_VALUES.issuerCert}=${certs.issuerCert}`,
+          '--set-file',
+          `${TLS_VALUES.issuerKey}=${certs.issuerKey}`,
+        ]),
     ...(getPath(own, HA_VALUE) === undefined ? ['--set', `${HA_VALUE}=${ctx.haAfter}`] : []),
     ...(ctx.tagAfter && getPath(own, TAG_VALUE) === undefined ? ['--set', `${TAG_VALUE}=${ctx.tagAfter}`] : []),
   ];
@@ -47,7 +55,9 @@ export function helmUpgradeArgs(ctx: RunContext, o: { dryRun?: boolean } = {}): 
   const r = ctx.facts.release;
   const dryRun = o.dryRun ?? false;
   const valueArgs = [
-    ...(hasResetThenReuse(ctx) ? ['--reset-then-reuse-values'] : ['--reset-values', '--values', dryRun ? dryRunValuesFile(ctx.workDir) : backupFiles(ctx.workDir).values]),
+    ...(hasResetThenReuse(ctx)
+      ? ['--reset-then-reuse-values']
+      : ['--reset-values', '--values', dryRun ? dryRunValuesFile(ctx.workDir) : backupFiles(ctx.workDir).values]),
     ...daprupValueFlags(ctx, dryRun),
     ...userValueFlags(ctx.options),
   ];
@@ -85,7 +95,9 @@ export const helmUpgrade: Step = {
     const skip = done ? `release already at ${ctx.options.target} with HA ${ctx.haAfter ? 'on' : 'off'}` : undefined;
     const kept = [ctx.tagAfter && `${TAG_VALUE} → ${ctx.tagAfter}`, ctx.userTrustBundle && 'trust bundle from your values'].filter(Boolean);
     return {
-      summary: skip ?? `${ctx.facts.release.name} ${ctx.verdict.current} → ${ctx.options.target}, HA ${ctx.facts.haEnabled ? 'on' : 'off'} → ${ctx.haAfter ? 'on' : 'off'}, user values kept${kept.length ? `, ${kept.join(', ')}` : ''}`,
+      summary:
+        skip ??
+        `${ctx.facts.release.name} ${ctx.verdict.current} → ${ctx.options.target}, HA ${ctx.facts.haEnabled ? 'on' : 'off'} → ${ctx.haAfter ? 'on' : 'off'}, user values kept${kept.length ? `, ${kept.join(', ')}` : ''}`,
       commands: skip ? [] : [ctx.tools.helm.commandLine(helmUpgradeArgs(ctx))],
       destructive: !skip,
       skip,
@@ -98,7 +110,12 @@ export const helmUpgrade: Step = {
       // Done when a revision newer than the run's start is deployed at the target.
       const history = await ctx.tools.helm.history(r.name, r.namespace);
       const last = history.at(-1);
-      return !!last && last.revision > journal.startRevision && last.status === 'deployed' && last.chart === `${ctx.targetChart.name}-${ctx.options.target}`;
+      return (
+        !!last &&
+        last.revision > journal.startRevision &&
+        last.status === 'deployed' &&
+        last.chart === `${ctx.targetChart.name}-${ctx.options.target}`
+      );
     }
     return r.chartVersion === ctx.options.target && r.status === 'deployed' && ctx.haAfter === ctx.facts.haEnabled && !hasUserChanges(ctx);
   },

@@ -7,16 +7,37 @@ import { statefulSetsToRecreateNow } from './statefulsets.js';
 import { workloadsToRestart } from '../../dapr/data-plane.js';
 import { reachOf } from './data-plane.js';
 
-interface Permission { verb: string; resource: string; namespace?: string; why: string }
+interface Permission {
+  verb: string;
+  resource: string;
+  namespace?: string;
+  why: string;
+}
 
 async function neededPermissions(ctx: RunContext): Promise<Permission[]> {
   const ns = ctx.facts.release.namespace;
   const needed: Permission[] = [{ verb: 'patch', resource: 'deployments.apps', namespace: ns, why: 'upgrade the control plane' }];
-  if (ctx.crds.some((c) => c.action !== 'unchanged') && ctx.verdict.change !== 'downgrade') needed.push({ verb: 'patch', resource: 'customresourcedefinitions.apiextensions.k8s.io', why: 'apply the CRDs' });
-  if ((await statefulSetsToRecreateNow(ctx)).length) needed.push({ verb: 'delete', resource: 'statefulsets.apps', namespace: ns, why: 'recreate StatefulSets whose immutable fields change' });
+  if (ctx.crds.some((c) => c.action !== 'unchanged') && ctx.verdict.change !== 'downgrade')
+    needed.push({ verb: 'patch', resource: 'customresourcedefinitions.apiextensions.k8s.io', why: 'apply the CRDs' });
+  if ((await statefulSetsToRecreateNow(ctx)).length)
+    needed.push({
+      verb: 'delete',
+      resource: 'statefulsets.apps',
+      namespace: ns,
+      why: 'recreate StatefulSets whose immutable fields change',
+    });
   const restarts = workloadsToRestart(ctx.facts, ctx.options.target, reachOf(ctx));
-  const resources = new Set(restarts.map((w) =>
-    w.method === 'argo-restart' ? 'patch rollouts.argoproj.io' : w.method === 'delete-pods' ? 'delete pods' : w.method === 'replace-pod' ? 'create pods' : `patch ${w.kind.toLowerCase()}s.apps`));
+  const resources = new Set(
+    restarts.map((w) =>
+      w.method === 'argo-restart'
+        ? 'patch rollouts.argoproj.io'
+        : w.method === 'delete-pods'
+          ? 'delete pods'
+          : w.method === 'replace-pod'
+            ? 'create pods'
+            : `patch ${w.kind.toLowerCase()}s.apps`,
+    ),
+  );
   if (resources.has('create pods')) resources.add('delete pods');
   for (const r of resources) {
     const [verb, resource] = r.split(' ') as [string, string];
@@ -50,7 +71,10 @@ export const preflight: Step = {
     for (const p of await neededPermissions(ctx)) {
       report(`can-i ${p.verb} ${p.resource}`);
       if (!(await ctx.tools.kubectl.canI(p.verb, p.resource, p.namespace))) {
-        throw refusal(`Your Kubernetes user may not ${p.verb} ${p.resource}${p.namespace ? ` in ${p.namespace}` : ' in every namespace'}, which daprup needs to ${p.why}.`, 'Run daprup as a user with those rights (kubectl auth can-i shows what you may do).');
+        throw refusal(
+          `Your Kubernetes user may not ${p.verb} ${p.resource}${p.namespace ? ` in ${p.namespace}` : ' in every namespace'}, which daprup needs to ${p.why}.`,
+          'Run daprup as a user with those rights (kubectl auth can-i shows what you may do).',
+        );
       }
     }
   },

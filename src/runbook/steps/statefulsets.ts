@@ -17,7 +17,10 @@ const podsOf = (s: StatefulSetRecreation) => `app=${s.name}`;
 /** Compared against the live StatefulSets (fresh=true re-reads them; the plan uses what discovery read). */
 export async function statefulSetsToRecreateNow(ctx: RunContext, fresh = false): Promise<StatefulSetRecreation[]> {
   const live = fresh ? await ctx.tools.kubectl.list<Workload>(...liveStatefulSets(ctx)) : ctx.facts.controlPlaneWorkloads;
-  return statefulSetsToRecreate(live, ctx.rendered, ctx.facts.release.namespace, { claims: ctx.checkObjects?.claims, classes: ctx.checkObjects?.storageClasses });
+  return statefulSetsToRecreate(live, ctx.rendered, ctx.facts.release.namespace, {
+    claims: ctx.checkObjects?.claims,
+    classes: ctx.checkObjects?.storageClasses,
+  });
 }
 
 export const recreateStatefulSets: Step = {
@@ -30,13 +33,15 @@ export const recreateStatefulSets: Step = {
     const skip = list.length ? undefined : 'no StatefulSet changes an immutable field';
     return {
       summary: skip ?? list.map((s) => `${s.name}: ${s.changes.join('; ')}`).join(' | '),
-      commands: skip ? [] : [
-        kubectl.getArgv(...liveStatefulSets(ctx)),
-        ...list.flatMap((s) => [
-          kubectl.commandLine(...kubectl.deleteStatefulSetArgs(s.name, s.namespace, timeout)),
-          kubectl.commandLine(...kubectl.waitPodsGoneArgs(s.namespace, podsOf(s), timeout)),
-        ]),
-      ],
+      commands: skip
+        ? []
+        : [
+            kubectl.getArgv(...liveStatefulSets(ctx)),
+            ...list.flatMap((s) => [
+              kubectl.commandLine(...kubectl.deleteStatefulSetArgs(s.name, s.namespace, timeout)),
+              kubectl.commandLine(...kubectl.waitPodsGoneArgs(s.namespace, podsOf(s), timeout)),
+            ]),
+          ],
       destructive: list.length > 0,
       skip,
       details: [

@@ -28,7 +28,11 @@ async function filesMatch(ctx: RunContext): Promise<boolean> {
   const f = certFiles(ctx.workDir);
   const recorded = ctx.journal?.data.trustBundleChecksums;
   if (!recorded || ![f.rootCert, f.issuerCert, f.issuerKey].every((p) => existsSync(p))) return false;
-  const onDisk = bundleChecksums({ rootCert: await readFile(f.rootCert, 'utf8'), issuerCert: await readFile(f.issuerCert, 'utf8'), issuerKey: await readFile(f.issuerKey, 'utf8') });
+  const onDisk = bundleChecksums({
+    rootCert: await readFile(f.rootCert, 'utf8'),
+    issuerCert: await readFile(f.issuerCert, 'utf8'),
+    issuerKey: await readFile(f.issuerKey, 'utf8'),
+  });
   return JSON.stringify(onDisk) === JSON.stringify(recorded);
 }
 
@@ -42,7 +46,10 @@ export async function ensureCertFiles(ctx: RunContext): Promise<void> {
   const bundle = await readLiveTrustBundle(ctx);
   const recorded = ctx.journal?.data.trustBundleChecksums;
   if (!bundle || (recorded && JSON.stringify(bundleChecksums(bundle)) !== JSON.stringify(recorded))) {
-    throw refusal('The trust bundle in the cluster is not the one this run exported.', 'Sentry may have generated a new CA since the run began; check `daprup certs check`, then start a new run with --abandon.');
+    throw refusal(
+      'The trust bundle in the cluster is not the one this run exported.',
+      'Sentry may have generated a new CA since the run began; check `daprup certs check`, then start a new run with --abandon.',
+    );
   }
   await writeBundleFiles(f.dir, bundle);
 }
@@ -63,7 +70,11 @@ export const exportTrustBundle: Step = {
   isDone: filesMatch,
   async apply(ctx) {
     const bundle = await readLiveTrustBundle(ctx);
-    if (!bundle) throw refusal('The trust bundle Secret dapr-trust-bundle disappeared.', 'Restore it before upgrading: without it Sentry generates a new CA.');
+    if (!bundle)
+      throw refusal(
+        'The trust bundle Secret dapr-trust-bundle disappeared.',
+        'Restore it before upgrading: without it Sentry generates a new CA.',
+      );
     const report = checkTrustBundle(bundle, { warnDays: ctx.options.certWarnDays });
     const bad = report.checks.find((c) => c.severity === 'failure');
     if (bad) throw refusal(`The trust bundle is not usable: ${bad.message}`, 'Fix or renew the trust bundle first (`daprup certs check`).');
