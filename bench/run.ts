@@ -63,5 +63,5 @@ print(
     ),
   ].join('\n'),
 );
-if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, sections.join('\n\n') + '\n');
+if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, `${sections.join('\n\n')}\n`);
 process.exitCode = failed ? 1 : 0;

@@ -41,7 +41,7 @@ export default class Plan extends DaprupCommand {
     try {
       const ctx = await prepareRun(tools, options, { workDir, log: () => undefined });
       const plan = await buildPlan(ctx);
-      if (flags.out) await writeFileAtomic(flags.out, JSON.stringify(plan, null, 2) + '\n');
+      if (flags.out) await writeFileAtomic(flags.out, `${JSON.stringify(plan, null, 2)}\n`);
       if (flags.json) this.printJson(plan);
       else this.print(renderPlan(plan));
       if (this.detailed && plan.changesPending) process.exitCode = DetailedExitCode.changesPending;

@@ -50,7 +50,7 @@ export default class Restart extends DaprupCommand {
       timeout,
       prompter: flags.yes ? yesPrompter : new TerminalPrompter(),
       report: (line) => {
-        if (!flags.json) process.stderr.write(line + '\n');
+        if (!flags.json) process.stderr.write(`${line}\n`);
       },
     });
     if (flags.json) this.printJson(report);

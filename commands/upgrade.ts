@@ -44,7 +44,7 @@ export default class Upgrade extends DaprupCommand {
     }
     const tools = this.tools(flags);
     const prompter = flags.yes ? yesPrompter : this.interactive ? new TerminalPrompter() : unattendedPrompter;
-    const write = (line: string) => process.stderr.write(line + '\n');
+    const write = (line: string) => process.stderr.write(`${line}\n`);
     process.once('SIGINT', () => {
       write('Interrupted. Run the same command again to resume where it stopped.');
       process.exit(ExitCode.interrupted);

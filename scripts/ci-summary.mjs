@@ -46,7 +46,7 @@ export function summarize(reports, expected) {
   return total;
 }
 
-export const summaryLine = (t) => `${t.passed} passed, ${t.failed} failed` + (t.skipped ? `, ${t.skipped} skipped` : '');
+export const summaryLine = (t) => `${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const [dir, expected] = process.argv.slice(2);

@@ -17,5 +17,5 @@ const plugin = new Plugin({
 await plugin.load();
 const ids = Object.keys(plugin.manifest.commands);
 if (!ids.length) throw new Error('no commands found in dist/commands/index.js (package.json oclif.commands): run tsc first');
-writeFileSync(new URL('oclif.manifest.json', new URL('..', import.meta.url)), JSON.stringify(plugin.manifest, null, 2) + '\n');
+writeFileSync(new URL('oclif.manifest.json', new URL('..', import.meta.url)), `${JSON.stringify(plugin.manifest, null, 2)}\n`);
 console.log(`oclif.manifest.json: ${ids.sort().join(', ')}`);

@@ -76,11 +76,11 @@ export abstract class DaprupCommand extends Command {
   }
 
   protected printJson(value: unknown): void {
-    process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
   protected print(text: string): void {
-    process.stdout.write(text + '\n');
+    process.stdout.write(`${text}\n`);
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {

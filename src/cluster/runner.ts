@@ -46,7 +46,7 @@ export class ExecaRunner implements CommandRunner {
     const shown = `${file} ${redactArgs(args).join(' ')}`;
     this.started.push(shown);
     this.onCommand?.(shown);
-    let result;
+    let result: Awaited<ReturnType<typeof execa>>;
     try {
       result = await execa(file, args, {
         input: options.input,

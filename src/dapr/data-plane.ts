@@ -177,8 +177,8 @@ export function discoverDataPlane(input: DataPlaneInput): DataPlaneWorkload[] {
   for (const p of input.pods) {
     if (p.metadata.deletionTimestamp) continue;
     const ns = p.metadata.namespace ?? '';
-    let list = podsByNamespace.get(ns);
-    if (!list) podsByNamespace.set(ns, (list = []));
+    const list = podsByNamespace.get(ns) ?? [];
+    if (!list.length) podsByNamespace.set(ns, list);
     list.push(p);
   }
   const claimed = new Set<Pod>();

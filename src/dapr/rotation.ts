@@ -6,7 +6,7 @@
 // - replace-root: 1. trust both roots (old issuer still signs), everything restarts so every pod trusts both;
 //   2. the new issuer (signed by the new root) signs: Sentry first, then the rest of the control plane, then the
 //   workloads; 3. the old root is dropped, everything restarts once more.
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import semver from 'semver';
 import type { TrustBundle } from './trust-bundle.js';
 import {
@@ -104,7 +104,7 @@ export function renewIssuer(
 ): PendingBundle {
   const anchors = parseAnchors(current.rootCert);
   if (anchors.length !== 1) throw new RotationInputError(`The cluster trusts ${anchors.length} roots: a rotation is already half done.`);
-  let key;
+  let key: KeyObject;
   try {
     key = createPrivateKey(rootKeyPem);
   } catch {

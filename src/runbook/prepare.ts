@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
-import { chartRef, type ChartMetadata, type HelmHistoryEntry } from '../cluster/helm.js';
+import { chartRef, type ChartMetadata, type HelmHistoryEntry, type RenderedRelease } from '../cluster/helm.js';
 import type { K8sObject, Workload } from '../cluster/k8s-types.js';
 import type { Tools } from '../cluster/tools.js';
 import { TLS_VALUES } from '../dapr/chart.js';
@@ -174,7 +174,7 @@ function refuseForeignTrustBundle(overrides: Record<string, unknown>, live: Trus
 async function renderUpgrade(ctx: RunContext): Promise<Pick<RunContext, 'rendered' | 'renderedConfig'>> {
   if (!hasResetThenReuse(ctx))
     await writeFile(dryRunValuesFile(ctx.workDir), stringify(withoutTlsValues(ctx.facts.userValues)), { mode: 0o600 });
-  let release;
+  let release: RenderedRelease;
   try {
     release = await ctx.tools.helm.renderUpgrade(helmUpgradeArgs(ctx, { dryRun: true }));
   } catch (e) {

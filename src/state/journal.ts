@@ -303,7 +303,7 @@ export class Journal {
   async save(force = true): Promise<void> {
     this.record.updatedAt = new Date().toISOString();
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.path, JSON.stringify(this.record, null, 2) + '\n', { mode: 0o600 });
+    await writeFileAtomic(this.path, `${JSON.stringify(this.record, null, 2)}\n`, { mode: 0o600 });
     if (!this.mirror) return;
     if (!force && !this.mirrorStale && Date.now() - this.lastMirror < MIRROR_EVERY_MS) {
       this.mirrorStale = true;
@@ -325,7 +325,8 @@ export class Journal {
   }
 
   private stepRecord(id: string): StepRecord {
-    return (this.record.steps[id] ??= { status: 'pending' });
+    this.record.steps[id] ??= { status: 'pending' };
+    return this.record.steps[id];
   }
 
   step(id: string): Readonly<StepRecord> {

@@ -200,7 +200,7 @@ function report(
     '',
     `${passed} passed, ${failed} failed`,
   ];
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 async function main(): Promise<number> {

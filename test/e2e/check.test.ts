@@ -191,7 +191,7 @@ describe('daprup check with helm4', () => {
     expect(checks['sidecar-gomemlimit']!.finding).toBe(
       'Every workload with a sidecar memory limit (1) sets GOMEMLIMIT to about 90 % of it.',
     );
-    expect(checks['tracing']!.finding).toBe(`Tracing is configured in ${APP_NS}/tracing.`);
+    expect(checks.tracing!.finding).toBe(`Tracing is configured in ${APP_NS}/tracing.`);
     expect((report.summary.failure ?? 0) + (report.summary.warning ?? 0)).toBe(0);
 
     const text = await runDaprup(e, ['check', '--strict']);

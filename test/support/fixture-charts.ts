@@ -105,7 +105,7 @@ export async function writeFixtureChart(version: string, destDir: string): Promi
   await mkdir(destDir, { recursive: true });
   await cp(FIXTURE_CHART_SOURCE, chartDir, {
     recursive: true,
-    filter: (src) => src !== OVERLAYS && !src.startsWith(OVERLAYS + '/'),
+    filter: (src) => src !== OVERLAYS && !src.startsWith(`${OVERLAYS}/`),
   });
   const overlays = (await readdir(OVERLAYS)).filter((v) => semver.valid(v) && semver.lte(v, version)).sort(semver.compare);
   for (const v of overlays) await cp(join(OVERLAYS, v), chartDir, { recursive: true, force: true });

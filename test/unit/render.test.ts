@@ -15,7 +15,10 @@ const cliTable3 = (head: string[], rows: string[][]) => {
 /** A small deterministic generator, so a failure reproduces. */
 function random(seed: number) {
   let x = seed;
-  const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const next = () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return x / 2 ** 31;
+  };
   const text = () => Array.from({ length: Math.floor(next() * 14) }, () => 'ab -_/.:0123456789XYZ\n '[Math.floor(next() * 24)]).join('');
   return { next, text };
 }

@@ -277,7 +277,7 @@ describe('validateTrustBundle', () => {
         /\n[A-Za-z0-9+/]{64}\n/,
         '\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n',
       );
-      const truncated = good.rootCert.split('\n').slice(0, 3).join('\n') + '\n-----END CERTIFICATE-----\n';
+      const truncated = `${good.rootCert.split('\n').slice(0, 3).join('\n')}\n-----END CERTIFICATE-----\n`;
       const v = validateTrustBundle({ ...good, rootCert: truncated, issuerCert: corrupt });
       expect(problems(v)).toEqual(['failure ca.crt unreadable', 'failure issuer.crt unreadable']);
       expect(v.problems.map((p) => p.message)).toEqual([

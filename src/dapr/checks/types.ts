@@ -1,7 +1,7 @@
 // What `daprup check` judges and what it reports. Checks are pure functions of objects read beforehand
 // (src/check.ts reads them); nothing here talks to the cluster.
 import type { Values } from '../../cluster/helm.js';
-import type { K8sObject, LabelSelector, PersistentVolumeClaim, StorageClass } from '../../cluster/k8s-types.js';
+import type { PersistentVolumeClaim, StorageClass } from '../../cluster/k8s-types.js';
 import type { ClusterFacts } from '../discovery.js';
 
 export type CheckSeverity = 'ok' | 'warning' | 'failure' | 'info';

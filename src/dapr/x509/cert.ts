@@ -1,14 +1,14 @@
 // One X.509 certificate as Dapr's Sentry sees it. node:crypto parses the certificate, checks signatures and
 // keys (ECDSA, Ed25519, RSA, all through OpenSSL); @peculiar/asn1-x509 reads the extensions node:crypto does
 // not expose (basicConstraints path length, key usage bits, extended key usage, URI SANs, the signature OID).
-import { KeyObject, X509Certificate } from 'node:crypto';
+import { type KeyObject, X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
   BasicConstraints,
   Certificate,
   ExtendedKeyUsage,
   KeyUsage,
-  Name,
+  type Name,
   SubjectAlternativeName,
   id_ce_basicConstraints,
   id_ce_extKeyUsage,

@@ -252,7 +252,10 @@ function findSigningAnchors(top: Cert, anchors: Cert[]): { signing: number[]; sa
   const signing: number[] = [];
   const sameName: number[] = [];
   anchors.forEach((a, i) => {
-    if (a.der.equals(top.der)) return void signing.push(i);
+    if (a.der.equals(top.der)) {
+      signing.push(i);
+      return;
+    }
     // Go looks parents up by the exact issuer name, then checks the signature.
     if (!a.rawSubject.equals(top.rawIssuer)) return;
     sameName.push(i);
@@ -335,7 +338,9 @@ function readAnchors(pem: string, f: Findings): Cert[] {
   const list = read(pem, 'ca.crt', f);
   if (!list) return [];
   extraBlock(list, 'ca.crt', f);
-  list.certs.forEach((a, i) => checkAnchor(a, anchorName(list.certs, i), f));
+  list.certs.forEach((a, i) => {
+    checkAnchor(a, anchorName(list.certs, i), f);
+  });
   return list.certs;
 }
 
@@ -402,12 +407,14 @@ function checkChainToAnchors(chain: Cert[], anchors: Cert[], f: Findings): numbe
 // Sentry's Verify checks every certificate of the chain at the current time, and one valid root is
 // enough: another anchor out of its dates only matters once something is signed by it.
 function checkValidity(chain: Cert[], anchors: Cert[], signing: number[], now: Date, warnDays: number, f: Findings): void {
-  chain.forEach((c, i) => validity(c, chainName(i), 'issuer.crt', now, warnDays, f, 'failure'));
+  chain.forEach((c, i) => {
+    validity(c, chainName(i), 'issuer.crt', now, warnDays, f, 'failure');
+  });
   const validNow = (c: Cert) => c.notBefore <= now && now <= c.notAfter;
   const noValidRoot = !signing.some((i) => validNow(anchors[i]!));
-  anchors.forEach((a, i) =>
-    validity(a, anchorName(anchors, i), 'ca.crt', now, warnDays, f, signing.includes(i) && noValidRoot ? 'failure' : 'warning'),
-  );
+  anchors.forEach((a, i) => {
+    validity(a, anchorName(anchors, i), 'ca.crt', now, warnDays, f, signing.includes(i) && noValidRoot ? 'failure' : 'warning');
+  });
   if (signing.length === 0) return;
   const lastRootEnd = Math.max(...signing.map((i) => anchors[i]!.notAfter.getTime()));
   const firstChainEnd = Math.min(...chain.map((c) => c.notAfter.getTime()));

@@ -117,7 +117,7 @@ async function searchRepository(helm: Helm, ref: Extract<ChartRef, { kind: 'repo
   const versions = await helm.searchVersions(ref.ref);
   if (!versions.some((v) => v.version === target)) {
     const sameMinor = versions
-      .filter((v) => v.version.startsWith(target.split('.').slice(0, 2).join('.') + '.'))
+      .filter((v) => v.version.startsWith(`${target.split('.').slice(0, 2).join('.')}.`))
       .slice(0, 3)
       .map((v) => v.version);
     const latest = sameMinor.length ? sameMinor : versions.slice(0, 3).map((v) => v.version);

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { stringify } from 'yaml';
+import type { Values } from '../../cluster/helm.js';
 import { HA_VALUE, TAG_VALUE, TLS_VALUES } from '../../dapr/chart.js';
 import { explain } from '../../dapr/error-hints.js';
 import { getPath, withoutTlsValues } from '../../dapr/values.js';
@@ -75,7 +76,7 @@ export async function ensureBackupValues(ctx: RunContext): Promise<void> {
   const file = backupFiles(ctx.workDir).values;
   if (hasResetThenReuse(ctx) || existsSync(file) || !ctx.journal) return;
   const r = ctx.facts.release;
-  let values;
+  let values: Values;
   try {
     values = await ctx.tools.helm.userValuesAt(r.name, r.namespace, ctx.journal.data.startRevision);
   } catch (e) {
