@@ -6,7 +6,7 @@
 // workloads alone would take 10 minutes).
 import { join } from 'node:path';
 import { applyApps, appsIn, kubectl, startBenchCluster, waitAvailable, type App, type BenchCluster } from './lib/cluster.js';
-import { check, countingShims, measure, measureDaprup, REPO, type Measured, } from './lib/exec.js';
+import { check, countingShims, measure, measureDaprup, REPO, type Measured } from './lib/exec.js';
 import { envInt, envList, ms, ratio, table, type Verdict } from './lib/stats.js';
 
 const LIMIT = 1.25;
