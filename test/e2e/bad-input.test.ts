@@ -151,6 +151,13 @@ describe('bad input against a cluster', () => {
       expect(chosen.code, chosen.stderr).toBe(0);
       await helm(e, ['uninstall', 'dapr-two', '-n', 'dapr-two', '--wait', '--kubeconfig', e.kubeconfig]);
       await kubectl(e, ['delete', 'namespace', 'dapr-two', '--wait=true']);
+      // Its scheduler's volumes are released with the claims and deleted by the provisioner a little later: wait, so
+      // the next tests' "nothing changed" snapshots do not see them go.
+      for (let i = 0; i < 60; i++) {
+        const pvs = await kubectlJson<{ items: { spec?: { claimRef?: { namespace?: string } } }[] }>(e, ['get', 'persistentvolumes']);
+        if (!pvs.items.some((pv) => pv.spec?.claimRef?.namespace === 'dapr-two')) break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     });
 
     it.each([

@@ -244,26 +244,29 @@ describe('certs rotate with helm 4', () => {
       expect(inPhase.at(-1)!.configMapRoots, `ConfigMap in phase ${phase.roots.length} roots`).toEqual(phase.roots);
     }
 
-    // Each phase: every Dapr workload got a pod created after the change was seen to start, before the next one.
+    // Each phase: every Dapr workload got a new pod after the change, before the next one. A pod belongs to the phase
+    // in which the watcher first saw it (creationTimestamp has whole seconds: the last pods of one phase and the first
+    // of the next can share a second); within a phase, creation order tells Sentry first and workloads last.
     const owners = [...new Set(samples[0]!.pods.map((p) => p.owner))];
+    const firstSeen = new Map<string, number>();
+    for (const sample of samples) for (const p of sample.pods) if (!firstSeen.has(p.uid)) firstSeen.set(p.uid, sample.at);
     const allPods = new Map(samples.flatMap((s) => s.pods).map((p) => [p.uid, p]));
     for (let i = 1; i < seen.length; i++) {
-      const from = seen[i]!.lastBefore - 1000; // creationTimestamp has whole seconds
-      const to = (seen[i + 1]?.firstSeen ?? Date.now()) + 1000;
-      for (const owner of owners) {
-        const recreated = [...allPods.values()].filter((p) => p.owner === owner && p.created >= from && p.created <= to);
-        expect(recreated.length, `phase ${i}: ${owner}`).toBeGreaterThan(0);
-      }
+      const from = seen[i]!.lastBefore;
+      const to = seen[i + 1]?.lastBefore ?? Date.now();
+      const inPhase = [...allPods.values()].filter((p) => firstSeen.get(p.uid)! > from && firstSeen.get(p.uid)! <= to);
+      const dump = () => JSON.stringify({ phase: i, from, to, pods: inPhase.map((p) => [p.owner, p.created, firstSeen.get(p.uid)]) });
+      for (const owner of owners)
+        expect(inPhase.filter((p) => p.owner === owner).length, `phase ${i}: ${owner} ${dump()}`).toBeGreaterThan(0);
       // Sentry, operator, placement, injector, scheduler in that order, the workloads after them.
-      const firstOf = (owner: string) =>
-        Math.min(...[...allPods.values()].filter((p) => p.owner === owner && p.created >= from && p.created <= to).map((p) => p.created));
+      const firstOf = (owner: string) => Math.min(...inPhase.filter((p) => p.owner === owner).map((p) => p.created));
       const cp = CONTROL_PLANE_ORDER.map((n) => firstOf(`${NAMESPACE}/${n}`));
       expect(
         [...cp].sort((a, b) => a - b),
-        `phase ${i} control-plane order`,
+        `phase ${i} control-plane order ${dump()}`,
       ).toEqual(cp);
       for (const owner of owners.filter((o) => !o.startsWith(`${NAMESPACE}/`)))
-        expect(firstOf(owner), `phase ${i}: ${owner} after the control plane`).toBeGreaterThanOrEqual(cp.at(-1)!);
+        expect(firstOf(owner), `phase ${i}: ${owner} after the control plane ${dump()}`).toBeGreaterThanOrEqual(cp.at(-1)!);
     }
     const values = JSON.parse(await helm(e, ['get', 'values', 'dapr', '-n', NAMESPACE, '-o', 'json', '--kubeconfig', e.kubeconfig]));
     expect(fp(values.dapr_sentry.tls.root.certPEM)).toEqual([newRoot]);
