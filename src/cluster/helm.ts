@@ -209,21 +209,13 @@ export class Helm {
     return stdout;
   }
 
+  /** What an upgrade and its dry run share: the release, the chart at a version, the values. */
+  private upgradeBaseArgs(release: string, chart: string, namespace: string, version: string, valueArgs: readonly string[]): string[] {
+    return ['upgrade', release, chart, '--namespace', namespace, '--version', version, ...valueArgs];
+  }
+
   upgradeArgs(release: string, chart: string, namespace: string, version: string, valueArgs: readonly string[], timeout: string): string[] {
-    return [
-      'upgrade',
-      release,
-      chart,
-      '--namespace',
-      namespace,
-      '--version',
-      version,
-      ...valueArgs,
-      '--wait',
-      '--timeout',
-      timeout,
-      ...this.kube(),
-    ];
+    return [...this.upgradeBaseArgs(release, chart, namespace, version, valueArgs), '--wait', '--timeout', timeout, ...this.kube()];
   }
 
   /**
@@ -241,14 +233,7 @@ export class Helm {
   ): string[] {
     const atLeast = (minor: number) => v.major > 3 || (v.major === 3 && v.minor >= minor);
     return [
-      'upgrade',
-      release,
-      chart,
-      '--namespace',
-      namespace,
-      '--version',
-      version,
-      ...valueArgs,
+      ...this.upgradeBaseArgs(release, chart, namespace, version, valueArgs),
       atLeast(13) ? '--dry-run=server' : '--dry-run',
       ...(atLeast(14) ? ['--hide-secret'] : []),
       '-o',

@@ -8,7 +8,7 @@ import writeFileAtomic from 'write-file-atomic';
 import type { Pod, Secret, Workload } from '../cluster/k8s-types.js';
 import { selectorMatches } from '../cluster/k8s-types.js';
 import { CONTROL_PLANE, TLS_VALUES } from '../dapr/chart.js';
-import { isSharedRelease } from '../dapr/data-plane.js';
+import { isSharedRelease, type DataPlaneWorkload } from '../dapr/data-plane.js';
 import { liveDataPlane } from '../dapr/live-data-plane.js';
 import type { Tools } from '../cluster/tools.js';
 import { dataPlaneOf, findRelease, inspectCluster, type ClusterFacts } from '../dapr/discovery.js';
@@ -163,20 +163,28 @@ async function staleControlPlane(ctx: RotateContext, phase: RotationPhase, at: s
     .filter((w): w is Workload => !!w && live.some((p) => selectorMatches(w.spec.selector, p.metadata.labels) && createdBefore(p, at)));
 }
 
+const sharedReleasesOf = (ctx: Pick<RotateContext, 'facts'>) => new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`));
+
+/**
+ * How a rotation restarts a daprd workload: rolling restarts, a Dapr Shared release's DaemonSet or Deployment
+ * rolled like any other (its init container copies the anchors at start); undefined when out of reach.
+ */
+function rotationRestart(w: DataPlaneWorkload, shared: ReadonlySet<string>): DataPlaneWorkload | undefined {
+  if (w.method === 'rollout-restart' || w.method === 'argo-restart') return w;
+  if (w.method === 'template' && isSharedRelease(w, { sharedReleases: shared })) return { ...w, method: 'rollout-restart' };
+  return undefined;
+}
+
 /** Workloads running daprd (Dapr Shared included) whose pods predate the phase's bundle, and those out of reach. */
 async function staleDataPlane(ctx: RotateContext, at: string) {
-  const shared = new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`));
+  const shared = sharedReleasesOf(ctx);
   const dataPlane = await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace);
   const stale = dataPlane.filter(
     (w) => w.podsWithSidecar > 0 && w.podList.some((p) => p.version && (!p.createdAt || Date.parse(p.createdAt) < Date.parse(at))),
   );
-  const rolls = (w: (typeof stale)[number]) =>
-    w.method === 'rollout-restart' ||
-    w.method === 'argo-restart' ||
-    (w.method === 'template' && isSharedRelease(w, { sharedReleases: shared }));
   return {
-    restart: stale.filter(rolls).map((w) => ({ ...w, method: w.method === 'template' ? ('rollout-restart' as const) : w.method })),
-    unreached: stale.filter((w) => !rolls(w)),
+    restart: stale.flatMap((w) => rotationRestart(w, shared) ?? []),
+    unreached: stale.filter((w) => !rotationRestart(w, shared)),
   };
 }
 
@@ -197,15 +205,12 @@ function phaseStep(phase: RotationPhase): StepOf<RotateContext> {
       const ns = ctx.facts.release.namespace;
       const restarts = componentsFor(phase).map((c) => k.commandLine(...k.rolloutRestartArgs(ns, [`${c.kind.toLowerCase()}/${c.name}`])));
       // The workloads as they are now (every one runs pods older than the phase's bundle), one restart per namespace.
-      const shared = new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`));
-      const workloads =
-        phase.restart === 'sentry'
-          ? []
-          : dataPlaneOf(ctx.facts).filter(
-              (w) =>
-                w.podsWithSidecar > 0 &&
-                (w.method === 'rollout-restart' || (w.method === 'template' && isSharedRelease(w, { sharedReleases: shared }))),
-            );
+      const shared = sharedReleasesOf(ctx);
+      const dataPlane = phase.restart === 'sentry' ? [] : dataPlaneOf(ctx.facts);
+      const workloads = dataPlane
+        .filter((w) => w.podsWithSidecar > 0)
+        .flatMap((w) => rotationRestart(w, shared) ?? [])
+        .filter((w) => w.method === 'rollout-restart');
       const byNs = [...new Set(workloads.map((w) => w.namespace))].map((wns) =>
         k.commandLine(
           ...k.rolloutRestartArgs(
@@ -214,12 +219,9 @@ function phaseStep(phase: RotationPhase): StepOf<RotateContext> {
           ),
         ),
       );
-      const rollouts =
-        phase.restart === 'sentry'
-          ? []
-          : dataPlaneOf(ctx.facts)
-              .filter((w) => w.method === 'argo-restart')
-              .map((w) => k.commandLine(...k.restartRolloutArgs(w.namespace, [w.name], '<now>')));
+      const rollouts = dataPlane
+        .filter((w) => w.method === 'argo-restart')
+        .map((w) => k.commandLine(...k.restartRolloutArgs(w.namespace, [w.name], '<now>')));
       return {
         summary: `ca.crt ${fingerprints(phase.bundle.rootCert).length} root(s), issuer ${fingerprints(phase.bundle.issuerCert)[0]?.slice(0, 23)}…; then restart ${phase.restart === 'sentry' ? 'Sentry' : 'Sentry, operator, placement, injector, scheduler, then every Dapr workload and Dapr Shared release'}`,
         commands: [ctx.tools.helm.commandLine(publishArgs(ctx, phase)), ...restarts, ...byNs, ...rollouts],
