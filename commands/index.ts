@@ -8,6 +8,7 @@ import CertsRotate from './certs/rotate.js';
 import Check from './check.js';
 import Plan from './plan.js';
 import Restart from './restart.js';
+import Rollback from './rollback.js';
 import Status from './status.js';
 import Upgrade from './upgrade.js';
 
@@ -18,6 +19,7 @@ export const COMMANDS = {
   check: Check,
   plan: Plan,
   restart: Restart,
+  rollback: Rollback,
   status: Status,
   upgrade: Upgrade,
 } satisfies Record<string, Command.Class>;

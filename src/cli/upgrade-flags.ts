@@ -45,9 +45,44 @@ export const upgradeFlags = {
     description: 'fail verify when any daprd is out of reach (paused, OnDelete, bare Pods, running Jobs, other owners)',
     default: false,
   }),
+  'accept-scheduler-data-loss': Flags.boolean({
+    description:
+      'go on where a hop loses scheduler data (jobs, reminders, workflows) and no VolumeSnapshotClass exists to snapshot it first',
+    default: false,
+  }),
   'shared-chart': Flags.string({
     description: 'chart Dapr Shared releases are upgraded with (their chart version is kept)',
     default: DEFAULT_SHARED_CHART,
+  }),
+};
+
+/** What a rollback shares with an upgrade: waits, restarts, reach; never a target, values or HA of its own. */
+export const rollbackFlags = (() => {
+  const {
+    to: _to,
+    values: _v,
+    set: _s,
+    'enable-ha': _e,
+    'disable-ha': _d,
+    'allow-skip-minor': _k,
+    'allow-downgrade': _g,
+    'allow-prerelease': _p,
+    ...rest
+  } = upgradeFlags;
+  return rest;
+})();
+
+/** How a run that changes the cluster is confirmed and resumed: `upgrade` and `rollback`. */
+export const runFlags = {
+  yes: Flags.boolean({
+    char: 'y',
+    description: 'answer every confirmation with yes (never overrides a failed safety check)',
+    default: false,
+  }),
+  abandon: Flags.boolean({ description: 'give up an unfinished run to another target version', default: false }),
+  'recover-pending': Flags.boolean({
+    description: 'safety override: roll a release stuck in pending-* back to its last deployed revision, then continue',
+    default: false,
   }),
 };
 
@@ -83,28 +118,40 @@ function validateValueFlags(files: string[], sets: string[]): void {
   }
 }
 
-export function upgradeOptions(flags: UpgradeFlags): UpgradeOptions {
-  const target = parseTargetVersion(flags.to);
-  validateValueFlags(flags.values, flags.set);
+export type RollbackFlags = Interfaces.InferredFlags<typeof rollbackFlags> & { release?: string; 'dapr-namespace'?: string };
+
+/** What every run that changes the cluster is given: where, how long, how many at once, how far it may reach. */
+export type RunOptions = Omit<UpgradeOptions, 'target' | 'valuesFiles' | 'set' | 'ha' | 'overrides'>;
+
+export function runOptions(flags: RollbackFlags): RunOptions {
   return {
-    target,
     chart: flags.chart,
     release: flags.release,
     namespace: flags['dapr-namespace'],
-    valuesFiles: flags.values,
-    set: flags.set,
-    ha: flags['enable-ha'] ? true : flags['disable-ha'] ? false : undefined,
     timeout: validateDuration(flags.timeout),
     concurrency: validateConcurrency(flags.concurrency),
-    overrides: {
-      allowSkipMinor: flags['allow-skip-minor'],
-      allowDowngrade: flags['allow-downgrade'],
-      allowPrerelease: flags['allow-prerelease'],
-    },
     certWarnDays: flags['cert-warn-days'],
     recreatePods: flags['recreate-pods'],
     recreateBarePods: flags['recreate-bare-pods'],
     strict: flags.strict,
     sharedChart: flags['shared-chart'],
+    acceptSchedulerDataLoss: flags['accept-scheduler-data-loss'],
+  };
+}
+
+export function upgradeOptions(flags: UpgradeFlags): UpgradeOptions {
+  const target = parseTargetVersion(flags.to);
+  validateValueFlags(flags.values, flags.set);
+  return {
+    ...runOptions(flags),
+    target,
+    valuesFiles: flags.values,
+    set: flags.set,
+    ha: flags['enable-ha'] ? true : flags['disable-ha'] ? false : undefined,
+    overrides: {
+      allowSkipMinor: flags['allow-skip-minor'],
+      allowDowngrade: flags['allow-downgrade'],
+      allowPrerelease: flags['allow-prerelease'],
+    },
   };
 }

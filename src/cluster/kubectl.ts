@@ -30,6 +30,8 @@ const OPTIONAL_LISTS: ReadonlySet<RawListResource> = new Set(['rollouts']);
 /** What `kubectl get --raw` prints when a resource type is not served (its CRD is absent). */
 const NOT_SERVED = /NotFound|the server could not find the requested resource|404/;
 export type RawListResource = keyof typeof API_LISTS;
+/** What `kubectl get <kind>` prints when the server does not serve that kind (its CRD is absent). */
+const UNKNOWN_TYPE = /the server doesn't have a resource type|could not find the requested resource|no matches for kind/;
 
 /** Errors that say the API server is unreachable for now, not that the request was wrong. */
 const TRANSIENT =
@@ -124,6 +126,19 @@ export class Kubectl {
     const { stdout } = await this.read(this.getArgs(resources, o));
     // --ignore-not-found prints nothing at all when nothing matched.
     return stdout.trim() ? ((JSON.parse(stdout) as List<T>).items ?? []) : [];
+  }
+
+  /**
+   * `list` of a kind that only some clusters serve (a CRD such as VolumeSnapshotClass): nothing when the server
+   * does not know the resource type, where `list` would fail.
+   */
+  async listIfServed<T extends K8sObject>(resources: string, o: GetOptions = {}): Promise<T[]> {
+    try {
+      return await this.list<T>(resources, o);
+    } catch (e) {
+      if (e instanceof CommandError && UNKNOWN_TYPE.test(e.stderr)) return [];
+      throw e;
+    }
   }
 
   /** `kubectl get --raw` of a list path (namespace and selector as query), as the fleet-scale reads use it. */

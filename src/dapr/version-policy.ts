@@ -3,7 +3,7 @@
 import semver from 'semver';
 import { refusal, usageError } from '../errors.js';
 
-const RECALLED = new Set(['1.14.3']);
+export const RECALLED: ReadonlySet<string> = new Set(['1.14.3']);
 
 export type VersionChange = 'none' | 'patch' | 'minor' | 'downgrade';
 
@@ -33,8 +33,8 @@ export function parseTargetVersion(input: string): string {
 }
 
 /** Release candidates (`1.16.20-rc.2`) are Dapr's own; any other suffix is a vendor build. */
-const isReleaseCandidate = (v: string) => /^rc\.\d+$/.test((semver.prerelease(v) ?? []).join('.'));
-const isVendorBuild = (v: string) => (semver.prerelease(v) ?? []).length > 0 && !isReleaseCandidate(v);
+export const isReleaseCandidate = (v: string) => /^rc\.\d+$/.test((semver.prerelease(v) ?? []).join('.'));
+export const isVendorBuild = (v: string) => (semver.prerelease(v) ?? []).length > 0 && !isReleaseCandidate(v);
 
 export function evaluateVersionPolicy(currentRaw: string, target: string, o: PolicyOverrides = {}): PolicyVerdict {
   const current = semver.valid(currentRaw.replace(/^v/, ''));

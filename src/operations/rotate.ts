@@ -423,8 +423,8 @@ export async function rotateTrustBundle(tools: Tools, run: RotateRun): Promise<R
     }
     if (existing?.kind !== 'rotate' && existing) {
       throw refusal(
-        `An unfinished upgrade (${existing.runId}, to ${existing.target}) holds this release.`,
-        `Finish it with daprup upgrade --to ${existing.target}, or pass --abandon.`,
+        `An unfinished ${existing.kind ?? 'upgrade'} (${existing.runId}, to ${existing.target}) holds this release.`,
+        `Finish it with ${existing.kind === 'rollback' ? 'daprup rollback --yes' : `daprup upgrade --to ${existing.target}`}, or pass --abandon.`,
       );
     }
     if (existing && (o.rootKeyFile || o.own)) {

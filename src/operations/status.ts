@@ -29,7 +29,7 @@ export interface StatusReport {
     sentryAddress?: string;
     mtls?: boolean;
   }[];
-  unfinishedRun?: { runId: string; kind: 'upgrade' | 'rotate'; from: string; target: string; step: string; status: string };
+  unfinishedRun?: { runId: string; kind: 'upgrade' | 'rollback' | 'rotate'; from: string; target: string; step: string; status: string };
 }
 
 export async function reportStatus(tools: Tools, o: DiscoveryOptions & { stateDir: string; warnDays: number }): Promise<StatusReport> {

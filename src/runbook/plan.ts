@@ -7,6 +7,7 @@ import { dataPlaneOf } from '../dapr/discovery.js';
 import { checkTrustBundle, type BundleReport } from '../dapr/trust-bundle.js';
 import { chartDefaults, coalesce, diffValues, renderValueTemplates, withoutTlsValues, type ValueChange } from '../dapr/values.js';
 import type { Values } from '../cluster/helm.js';
+import type { PathSummary, PreparedPath } from './path.js';
 import { pullInstalledChart } from './prepare.js';
 import type { StepId } from './types.js';
 import { RUNBOOK } from './runbook.js';
@@ -61,6 +62,30 @@ export interface UpgradePlan {
   steps: PlannedStep[];
   changesPending: boolean;
   planHash: string;
+  /** A rollback's plan: the Helm revision it goes back to. */
+  rollbackRevision?: number;
+  /** The road to the target: its hops, the notes that concern each, and after which the data plane restarts. */
+  path?: PathSummary;
+  /** A run of several hops: the plans of the hops after the first (this plan is the first's). */
+  nextHops?: UpgradePlan[];
+}
+
+/**
+ * The plan of a whole path: the first hop's plan, with the path and the later hops' plans. A later hop is planned
+ * against the cluster as it is now (its StatefulSet and CRD findings may change once the earlier hops ran).
+ */
+export async function buildPathPlan(prepared: PreparedPath): Promise<UpgradePlan> {
+  const [first, ...rest] = await Promise.all(prepared.contexts.map((ctx) => buildPlan(ctx)));
+  const plan = first!;
+  if (!rest.length) return { ...plan, path: prepared.summary };
+  const hashes = [plan, ...rest].map((h) => h.planHash).join(',');
+  return {
+    ...plan,
+    changesPending: true,
+    planHash: createHash('sha256').update(hashes).digest('hex').slice(0, 16),
+    path: prepared.summary,
+    nextHops: rest,
+  };
 }
 
 /**
@@ -174,6 +199,7 @@ export async function buildPlan(ctx: RunContext): Promise<UpgradePlan> {
     checks: productionChecks(ctx, current),
     steps,
     changesPending,
+    ...(ctx.options.rollback ? { rollbackRevision: ctx.options.rollback.revision } : {}),
     planHash: createHash('sha256').update(hashInput).digest('hex').slice(0, 16),
   };
 }

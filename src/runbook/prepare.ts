@@ -19,7 +19,7 @@ import { getPath, withoutTlsValues } from '../dapr/values.js';
 import { evaluateVersionPolicy, type PolicyVerdict } from '../dapr/version-policy.js';
 import { DaprupError, ExitCode, refusal } from '../errors.js';
 import { crdsToApplyDir, fetchableChart, fetchTargetChart, untarredChart } from './steps/chart.js';
-import { dryRunValuesFile, hasResetThenReuse, helmUpgradeArgs } from './steps/helm-upgrade.js';
+import { dryRunValuesFile, hasResetThenReuse, helmUpgradeArgs, rollbackValuesFile } from './steps/helm-upgrade.js';
 import type { RunContext, UpgradeOptions } from './types.js';
 
 export interface PrepareOptions {
@@ -29,6 +29,8 @@ export interface PrepareOptions {
   from?: string;
   /** Asked when the release is stuck pending-*: true rolls it back to its last deployed revision first. */
   recoverPending?: (message: string) => Promise<boolean>;
+  /** A later hop planned before the earlier ones ran: the chart version it starts from (for the values diff). */
+  installed?: string;
 }
 
 export async function prepareRun(tools: Tools, options: UpgradeOptions, p: PrepareOptions): Promise<RunContext> {
@@ -62,7 +64,10 @@ export async function prepareRun(tools: Tools, options: UpgradeOptions, p: Prepa
       ...facts,
       userValues: await tools.helm.userValuesAt(release.name, release.namespace, lastDeployed.revision).catch(() => facts.userValues),
     };
-  const installedChartVersion = (lastDeployed && /^.+?-(\d+\.\d+\.\d+\S*)$/.exec(lastDeployed.chart)?.[1]) || release.chartVersion;
+  // A rollback re-deploys the target revision's own values (helm rollback would too), with today's trust bundle.
+  if (options.rollback) facts = { ...facts, userValues: options.rollback.values };
+  const installedChartVersion =
+    p.installed ?? ((lastDeployed && /^.+?-(\d+\.\d+\.\d+\S*)$/.exec(lastDeployed.chart)?.[1]) || release.chartVersion);
   const verdict = await versionVerdict(facts, options, lastDeployed, p.from);
   // The user's own -f/--set win over everything daprup adds (helm merges every -f before any --set).
   const userOverrides = await readUserOverrides(options.valuesFiles, options.set);
@@ -172,7 +177,9 @@ function refuseForeignTrustBundle(overrides: Record<string, unknown>, live: Trus
  * (certificates aside), so lookups of live objects count, and the values the new revision will record.
  */
 async function renderUpgrade(ctx: RunContext): Promise<Pick<RunContext, 'rendered' | 'renderedConfig'>> {
-  if (!hasResetThenReuse(ctx))
+  if (ctx.options.rollback)
+    await writeFile(rollbackValuesFile(ctx.workDir), stringify(withoutTlsValues(ctx.options.rollback.values)), { mode: 0o600 });
+  else if (!hasResetThenReuse(ctx))
     await writeFile(dryRunValuesFile(ctx.workDir), stringify(withoutTlsValues(ctx.facts.userValues)), { mode: 0o600 });
   let release: RenderedRelease;
   try {
@@ -241,6 +248,8 @@ export async function pullInstalledChart(ctx: RunContext): Promise<string | unde
 
 /** The target chart's CRDs as daprup will apply them, and which of them are new or change (a server-side dry-run diff). */
 async function prepareCrds(ctx: RunContext): Promise<Pick<RunContext, 'crdFiles' | 'crds'>> {
+  // CRDs are never downgraded: the newer ones serve the older Dapr (their older versions stay served).
+  if (ctx.options.rollback) return { crdFiles: [], crds: [] };
   const source = join(ctx.chartDir, 'crds');
   if (!existsSync(source)) return { crdFiles: [], crds: [] };
   const files = (await readdir(source)).filter((f) => /\.ya?ml$/.test(f)).sort();

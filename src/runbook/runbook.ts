@@ -3,6 +3,7 @@ import type { Step } from './types.js';
 import { preflight } from './steps/preflight.js';
 import { exportTrustBundle } from './steps/trust-bundle.js';
 import { backup } from './steps/backup.js';
+import { protectSchedulerData } from './steps/scheduler-data.js';
 import { applyCrds, checkChart } from './steps/chart.js';
 import { recreateStatefulSets } from './steps/statefulsets.js';
 import { helmUpgrade } from './steps/helm-upgrade.js';
@@ -14,6 +15,7 @@ export const RUNBOOK: readonly Step[] = [
   preflight,
   exportTrustBundle,
   backup,
+  protectSchedulerData,
   checkChart,
   applyCrds,
   recreateStatefulSets,

@@ -16,6 +16,7 @@ export type StepId =
   | 'preflight'
   | 'export-trust-bundle'
   | 'backup'
+  | 'protect-scheduler-data'
   | 'check-chart'
   | 'apply-crds'
   | 'recreate-statefulsets'
@@ -47,6 +48,13 @@ export interface UpgradeOptions {
   strict?: boolean;
   /** The chart Dapr Shared releases are upgraded with (--shared-chart). */
   sharedChart?: string;
+  /** --accept-scheduler-data-loss: go on where scheduler data is lost and no VolumeSnapshotClass can protect it. */
+  acceptSchedulerDataLoss?: boolean;
+  /**
+   * `daprup rollback`: back to this Helm revision's chart and user values (the trust bundle kept, CRDs never
+   * downgraded). The target is that revision's Dapr version.
+   */
+  rollback?: { revision: number; values: Values };
 }
 
 export interface CrdChange {
@@ -85,7 +93,20 @@ export interface RunContext {
   /** Versions the chart repository lists, when prepare searched it (for the supported-minors check). */
   chartVersions?: string[];
   journal?: Journal;
+  /** Set when the run crosses several minors: which hop this context is, and whether it restarts the data plane. */
+  hop?: HopPosition;
   log: (line: string) => void;
+}
+
+/** One hop's place in a run of several (1.15.12 → 1.16.19 → 1.17.13: hop 2 of 2 is 1.16.19 → 1.17.13). */
+export interface HopPosition {
+  /** 0-based. */
+  index: number;
+  count: number;
+  /** The data plane is restarted after this hop (else it stays within one minor until a later hop restarts it). */
+  restartDataPlane: boolean;
+  /** The hop after which the data plane is next restarted (its target version), when not this one. */
+  nextRestartAt?: string;
 }
 
 export interface StepPlan {

@@ -38,10 +38,26 @@ export interface RotationRecord {
   appliedAt: Record<string, string>;
 }
 
+/**
+ * One hop of a run that crosses several minors (1.15 → 1.16 → 1.17): the upgrade runbook's steps and restarts of
+ * that hop. The run's own `steps` stay empty; its `from` and `target` are the whole path's.
+ */
+export interface HopRecord {
+  from: string;
+  to: string;
+  /** Whether this hop restarts the data plane (the path decides: when it would fall >1 minor behind, and last). */
+  restartDataPlane: boolean;
+  /** When the hop began and the Helm revision then: its restarts and its helm upgrade are judged from there. */
+  startedAt?: string;
+  startRevision?: number;
+  steps: Record<string, StepRecord>;
+  restarts: Record<string, RestartRecord>;
+}
+
 export interface JournalData {
   schemaVersion: number;
   /** What the run does: an upgrade (the default, also for journals written before rotations existed) or a rotation. */
-  kind?: 'upgrade' | 'rotate';
+  kind?: 'upgrade' | 'rollback' | 'rotate';
   runId: string;
   clusterId: string;
   namespace: string;
@@ -61,6 +77,12 @@ export interface JournalData {
   restarts: Record<string, RestartRecord>;
   trustBundleChecksums?: Record<string, string>;
   rotation?: RotationRecord;
+  /** A rollback: the Helm revision whose chart and values it goes back to (a resumed rollback goes there too). */
+  rollbackRevision?: number;
+  /** A run of several hops: each hop's steps and restarts (the journal's own `steps` are then empty). */
+  hops?: HopRecord[];
+  /** VolumeSnapshots taken of the scheduler's claims before a step that loses their data (namespace/name). */
+  schedulerSnapshots?: string[];
   runDir: string;
 }
 
@@ -75,6 +97,9 @@ export interface NewJournal {
   /** Step ids in order (default the upgrade's, as the store was given them). */
   steps?: readonly string[];
   rotation?: RotationRecord;
+  rollbackRevision?: number;
+  /** A run of several hops (two or more): each gets the upgrade's steps. */
+  hops?: Pick<HopRecord, 'from' | 'to' | 'restartDataPlane'>[];
 }
 
 /** Read-only all the way down (JournalData holds plain JSON: records, strings, numbers). */
@@ -87,13 +112,30 @@ export type JournalView = DeepReadonly<JournalData>;
 
 /** Steps added to the upgrade since a journal was written have simply not run yet (appended, pending). */
 function withAllSteps(data: JournalData, upgradeSteps: readonly string[]): JournalData {
-  if ((data.kind ?? 'upgrade') === 'upgrade' && data.steps) for (const id of upgradeSteps) data.steps[id] ??= { status: 'pending' };
+  if (data.kind === 'rotate' || !data.steps) return data;
+  if (data.hops) for (const hop of data.hops) for (const id of upgradeSteps) hop.steps[id] ??= { status: 'pending' };
+  else for (const id of upgradeSteps) data.steps[id] ??= { status: 'pending' };
   return data;
 }
 
-/** The step a run stopped at: the first not done or skipped, in the journal's own order. */
-export const stoppedAt = (data: Pick<JournalView, 'steps'>): string | undefined =>
-  Object.entries(data.steps).find(([, r]) => r.status !== 'done' && r.status !== 'skipped')?.[0];
+const unfinished = (steps: JournalView['steps']) =>
+  Object.entries(steps).find(([, r]) => r.status !== 'done' && r.status !== 'skipped')?.[0];
+
+/** The step a run stopped at: the first not done or skipped, in the journal's own order (`1.17.13/helm-upgrade` in a hop). */
+export function stoppedAt(data: Pick<JournalView, 'steps' | 'hops'>): string | undefined {
+  if (!data.hops) return unfinished(data.steps);
+  for (const hop of data.hops) {
+    const step = unfinished(hop.steps);
+    if (step) return `${hop.to}/${step}`;
+  }
+  return undefined;
+}
+
+/** The first hop of a run of several with a step left to do (undefined when all are done, or for a one-hop run). */
+export const currentHop = (data: Pick<JournalView, 'hops'>): number | undefined => {
+  const i = data.hops?.findIndex((h) => unfinished(h.steps) !== undefined);
+  return i === undefined || i < 0 ? undefined : i;
+};
 
 export interface JournalKey {
   clusterId: string;
@@ -209,8 +251,10 @@ export class JournalStore {
   /** A new run's journal, not yet written; `mirror`: its copy in the cluster, written with it. */
   create(key: JournalKey, o: NewJournal, mirror?: ClusterJournal): Journal {
     const now = new Date().toISOString();
-    const steps = Object.fromEntries((o.steps ?? this.upgradeSteps).map((id) => [id, { status: 'pending' }])) as Record<string, StepRecord>;
-    const { steps: _ids, ...rest } = o;
+    const pending = (ids: readonly string[]) =>
+      Object.fromEntries(ids.map((id) => [id, { status: 'pending' }])) as Record<string, StepRecord>;
+    const steps = o.hops ? {} : pending(o.steps ?? this.upgradeSteps);
+    const { steps: _ids, hops, ...rest } = o;
     const data: JournalData = {
       schemaVersion: JOURNAL_SCHEMA,
       ...rest,
@@ -221,6 +265,7 @@ export class JournalStore {
       status: 'running',
       steps,
       restarts: {},
+      ...(hops ? { hops: hops.map((h) => ({ ...h, steps: pending(this.upgradeSteps), restarts: {} })) } : {}),
       runDir: this.runDir(key, o.runId),
     };
     return new Journal(this.file(key), data, mirror);
@@ -287,16 +332,52 @@ export class Journal {
   private lastMirror = 0;
   private mirrorStale = false;
 
-  /** `mirror`: the journal's copy in the cluster, written with the local file (see save). */
+  /**
+   * `mirror`: the journal's copy in the cluster, written with the local file (see save). `hopIndex`: this journal
+   * is one hop's view of a run of several (made by `hop(i)`): the runbook's steps read and write that hop only.
+   */
   constructor(
     readonly path: string,
     private readonly record: JournalData,
     private readonly mirror?: ClusterJournal,
+    private readonly hopIndex?: number,
   ) {}
 
-  /** What the run has done; it changes only through the methods below, each of which writes it. */
+  /**
+   * What the run has done; it changes only through the methods below, each of which writes it. In a hop's view:
+   * the hop's steps and restarts, its versions, and its start (time and revision) as the run's.
+   */
   get data(): JournalView {
-    return this.record;
+    const hop = this.currentHopRecord();
+    if (!hop) return this.record;
+    return {
+      ...this.record,
+      from: hop.from,
+      target: hop.to,
+      createdAt: hop.startedAt ?? this.record.createdAt,
+      startRevision: hop.startRevision ?? this.record.startRevision,
+      steps: hop.steps,
+      restarts: hop.restarts,
+    };
+  }
+
+  private currentHopRecord(): HopRecord | undefined {
+    if (this.hopIndex === undefined) return undefined;
+    const hop = this.record.hops?.[this.hopIndex];
+    if (!hop) throw new Error(`run ${this.record.runId} has no hop ${this.hopIndex}`);
+    return hop;
+  }
+
+  /** Hop `i` of a run of several, begun (its start time and Helm revision written) if it had not begun yet. */
+  async hop(i: number, revision: number): Promise<Journal> {
+    const hop = this.record.hops?.[i];
+    if (!hop) throw new Error(`run ${this.record.runId} has no hop ${i}`);
+    if (!hop.startedAt) {
+      hop.startedAt = new Date().toISOString();
+      hop.startRevision = revision;
+      await this.save();
+    }
+    return new Journal(this.path, this.record, this.mirror, i);
   }
 
   /** Writes the local file, and the cluster copy (always when `force`, else at most every 2 s). */
@@ -325,8 +406,9 @@ export class Journal {
   }
 
   private stepRecord(id: string): StepRecord {
-    this.record.steps[id] ??= { status: 'pending' };
-    return this.record.steps[id];
+    const steps = (this.currentHopRecord() ?? this.record).steps;
+    steps[id] ??= { status: 'pending' };
+    return steps[id];
   }
 
   step(id: string): Readonly<StepRecord> {
@@ -352,7 +434,7 @@ export class Journal {
 
   /** Restart progress of workloads (by key), recorded together and written as progress. */
   async markRestarts(records: Readonly<Record<string, RestartRecord>>): Promise<void> {
-    Object.assign(this.record.restarts, records);
+    Object.assign((this.currentHopRecord() ?? this.record).restarts, records);
     await this.saveProgress();
   }
 
@@ -369,8 +451,15 @@ export class Journal {
     await this.save();
   }
 
+  /** The VolumeSnapshots taken of the scheduler's claims (namespace/name), once each is ready to use. */
+  async setSchedulerSnapshots(names: readonly string[]): Promise<void> {
+    this.record.schedulerSnapshots = [...names];
+    await this.save();
+  }
+
+  /** The run ends (done, failed, abandoned). A hop's view that is done only writes it: the run goes on to its next hop. */
   async finish(status: JournalData['status']): Promise<void> {
-    this.record.status = status;
+    if (this.hopIndex === undefined || status !== 'done') this.record.status = status;
     await this.save();
   }
 }

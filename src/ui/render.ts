@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { UpgradePlan } from '../runbook/plan.js';
 import type { BundleReport } from '../dapr/trust-bundle.js';
 import type { StatusReport } from '../operations/status.js';
+import type { TargetList } from '../operations/plan.js';
 import { renderCheckLines } from './check-render.js';
 
 // Plain ASCII (and line breaks): every character one column wide.
@@ -69,7 +70,8 @@ export function renderPlanSummary(p: UpgradePlan): string {
   const r = p.release;
   const v = p.versionPolicy;
   const out: string[] = [
-    `Upgrade ${r.name} in ${r.namespace}: Dapr ${v.current} → ${v.target} (${v.change === 'none' ? 'no version change' : v.change})`,
+    `Upgrade ${r.name} in ${r.namespace}: Dapr ${v.current} → ${p.path?.target ?? v.target} (${v.change === 'none' ? 'no version change' : p.nextHops ? `${p.nextHops.length + 1} hops` : v.change})`,
+    ...renderPath(p),
   ];
   for (const w of v.warnings) out.push(`⚠ ${w}`);
 
@@ -119,8 +121,42 @@ export function renderPlanSummary(p: UpgradePlan): string {
   return out.join('\n');
 }
 
-/** Everything the upgrade would do. `applyHint: false` inside `upgrade`, which asks next instead. */
+/** The road: every hop, after which the data plane restarts, and the release notes that concern each hop. */
+export function renderPath(p: UpgradePlan): string[] {
+  const path = p.path;
+  if (!path) return [];
+  const out: string[] = [];
+  const several = path.hops.length > 1;
+  if (several)
+    out.push(
+      `Path: ${[path.from, ...path.hops.map((h) => h.to)].join(' → ')} (${path.hops.length} hops, through the newest patch of every minor in between)`,
+    );
+  path.hops.forEach((h, i) => {
+    if (several)
+      out.push(
+        `  Hop ${i + 1}: ${h.from} → ${h.to}${h.restartDataPlane ? '; the data plane is restarted after it' : '; the data plane waits for a later hop (it stays within one minor)'}`,
+      );
+    for (const n of h.notes) out.push(`${several ? '    ' : ''}• ${n.release}: ${n.text} → ${n.action} (${n.source})`);
+  });
+  return out.length ? [...out, ''] : [];
+}
+
+/** Everything the upgrade would do, hop by hop. `applyHint: false` inside `upgrade`, which asks next instead. */
 export function renderPlan(p: UpgradePlan, o: { applyHint?: boolean } = {}): string {
+  const hops = [p, ...(p.nextHops ?? [])];
+  if (hops.length === 1) return [...renderPath(p), renderHopPlan(p, o)].join('\n');
+  const target = p.path?.target ?? p.versionPolicy.target;
+  return [
+    ...renderPath(p),
+    ...hops.map(
+      (h, i) =>
+        `=== Hop ${i + 1} of ${hops.length}: ${p.path?.hops[i]?.from} → ${p.path?.hops[i]?.to}${i ? ' (planned against the cluster as it is now; read again when its turn comes)' : ''} ===\n${renderHopPlan(h, { applyHint: false })}`,
+    ),
+    ...((o.applyHint ?? true) ? ['', `Changes pending. Apply with: daprup upgrade --to ${target}`] : []),
+  ].join('\n');
+}
+
+function renderHopPlan(p: UpgradePlan, o: { applyHint?: boolean } = {}): string {
   const out: string[] = [];
   const r = p.release;
   out.push(`Release ${r.name} in ${r.namespace}: chart ${r.chartVersion}, Dapr ${r.version}, revision ${r.revision}, ${r.status}`);
@@ -212,7 +248,11 @@ export function renderPlan(p: UpgradePlan, o: { applyHint?: boolean } = {}): str
     for (const c of s.commands) out.push(`      $ ${c}`);
   });
   if (!p.changesPending) out.push('', 'Nothing to do: the cluster already runs the target.');
-  else if (o.applyHint ?? true) out.push('', `Changes pending. Apply with: daprup upgrade --to ${p.versionPolicy.target}`);
+  else if (o.applyHint ?? true)
+    out.push(
+      '',
+      `Changes pending. Apply with: ${p.rollbackRevision ? `daprup rollback --to-revision ${p.rollbackRevision}` : `daprup upgrade --to ${p.versionPolicy.target}`}`,
+    );
   return out.join('\n');
 }
 
@@ -264,6 +304,11 @@ export function renderStatus(s: StatusReport): string {
   const u = s.unfinishedRun;
   if (u?.kind === 'rotate')
     out.push('', `Unfinished trust-bundle rotation ${u.runId}, stopped at ${u.step} (${u.status}). Resume with: daprup certs rotate --yes`);
+  else if (u?.kind === 'rollback')
+    out.push(
+      '',
+      `Unfinished rollback ${u.runId}: ${u.from} → ${u.target}, stopped at ${u.step} (${u.status}). Resume with: daprup rollback --yes`,
+    );
   else if (u)
     out.push(
       '',
@@ -284,5 +329,25 @@ export function renderRotationPlan(p: RotationPlan): string {
     out.push(`${String(i + 1).padStart(2)}. ${s.id} ${s.destructive ? '[DESTRUCTIVE] ' : ''}— ${s.title}: ${s.summary}`);
     for (const c of s.commands) out.push(`      $ ${redactArgs(c).join(' ')}`);
   });
+  return out.join('\n');
+}
+
+/** `daprup plan` without --to: each target, how many hops it takes, and the notes along the way. */
+export function renderTargets(list: TargetList): string {
+  const r = list.release;
+  const out = [`Release ${r.name} in ${r.namespace} runs Dapr ${r.version}. Versions worth upgrading to (${list.chart}):`, ''];
+  if (!list.targets.length) return [...out, '  none: the newest supported release already runs.'].join('\n');
+  out.push(
+    table(
+      ['target', 'change', 'path', 'notes'],
+      list.targets.map((t) => [
+        t.version,
+        t.change,
+        t.hops.length > 1 ? `${t.hops.length} hops: ${t.hops.join(' → ')}` : 'one hop',
+        t.notes.map((n) => `${n.release}: ${n.text}`).join('\n') || '-',
+      ]),
+    ),
+  );
+  out.push('', `Plan one with: daprup plan --to ${list.targets.at(-1)!.version}`);
   return out.join('\n');
 }

@@ -28,7 +28,7 @@ describe('the certificate-expiry flag', () => {
   it('is one definition, on every command that checks the trust bundle', () => {
     const flagsOf = Object.entries(COMMANDS).map(([id, cmd]) => [id, cmd.flags as Record<string, unknown>] as const);
     const withFlag = flagsOf.filter(([, flags]) => 'cert-warn-days' in flags || 'warn-days' in flags);
-    expect(withFlag.map(([id]) => id).sort()).toEqual(['certs:check', 'check', 'plan', 'status', 'upgrade']);
+    expect(withFlag.map(([id]) => id).sort()).toEqual(['certs:check', 'check', 'plan', 'rollback', 'status', 'upgrade']);
     for (const [id, flags] of withFlag) expect(flags['cert-warn-days'], id).toBe(certWarnDaysFlag['cert-warn-days']);
   });
 

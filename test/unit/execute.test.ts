@@ -113,6 +113,7 @@ describe('step ids', () => {
       preflight: true,
       'export-trust-bundle': true,
       backup: true,
+      'protect-scheduler-data': true,
       'check-chart': true,
       'apply-crds': true,
       'recreate-statefulsets': true,

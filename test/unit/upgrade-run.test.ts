@@ -62,11 +62,16 @@ function fakeCluster(o: { clusterJournal?: JournalData } = {}) {
   return { runner, tools: { helm: new Helm(runner, 'helm'), kubectl: new Kubectl(runner, 'kubectl') }, clusterJournal };
 }
 
-/** Fake steps recording what they applied, and what the journal said when preflight ran. */
-function fakeRunbook() {
+/**
+ * Fake steps recording what they applied (`<hop target>:<step>` in a run of several hops), and what the journal
+ * said when preflight ran. `hops`: the path the fake prepare plans (default one hop to the options' target);
+ * `failOnce`: a step id (`1.17.13:helm-upgrade`) that fails the first time it is applied.
+ */
+function fakeRunbook(o: { hops?: string[]; failOnce?: string } = {}) {
   const applied: string[] = [];
-  const prepared: { workDir: string; from?: string }[] = [];
+  const prepared: { workDir: string; from?: string; hop?: number }[] = [];
   let journalAtPreflight: 'none' | 'written' | undefined;
+  let failOnce = o.failOnce;
   const steps = STEPS.map(
     (id): Step => ({
       id,
@@ -75,15 +80,28 @@ function fakeRunbook() {
       isDone: async () => false,
       apply: async (ctx) => {
         if (id === 'preflight') journalAtPreflight = ctx.journal ? 'written' : 'none';
-        applied.push(id);
+        const name = o.hops ? `${ctx.options.target}:${id}` : id;
+        if (name === failOnce) {
+          failOnce = undefined;
+          throw new Error(`${name} failed`);
+        }
+        applied.push(name);
       },
       verify: async () => {},
     }),
   );
+  const context = (options: UpgradeOptions, target: string, from: string) =>
+    ({ options: { ...options, target }, verdict: { current: from }, facts: { release: { revision: 3 } } }) as unknown as RunContext;
   const runbook: UpgradeRunbook = {
     prepare: async (_tools, options, p) => {
       prepared.push({ workDir: p.workDir, from: p.from });
-      return { options, verdict: { current: '1.16.18' }, facts: { release: { revision: 3 } } } as unknown as RunContext;
+      const tos = o.hops ?? [options.target];
+      const hops = tos.map((to, i) => ({ from: i ? tos[i - 1]! : '1.16.18', to, restartDataPlane: i === tos.length - 1, notes: [] }));
+      return { summary: { from: '1.16.18', target: options.target, hops }, contexts: hops.map((h) => context(options, h.to, h.from)) };
+    },
+    prepareHop: async (_tools, options, p, hops, i) => {
+      prepared.push({ workDir: p.workDir, from: p.from, hop: i });
+      return context(options, hops[i]!.to, hops[i]!.from);
     },
     plan: async () => ({ changesPending: true, planHash: 'plan-1', versionPolicy: { current: '1.16.18' } }) as unknown as UpgradePlan,
     steps,
@@ -277,5 +295,53 @@ describe('runUpgrade', () => {
     await expect(result).rejects.toMatchObject({ message: 'Not resumed.', exitCode: ExitCode.confirmationNeeded });
     expect(fake.prepared).toEqual([]);
     expect(cluster.clusterJournal()).toMatchObject({ status: 'failed' });
+  });
+
+  it("walks every hop of a path in one journal: every hop's preflight before it is written, each hop read again (and checked again) in its turn", async () => {
+    const cluster = fakeCluster();
+    const dir = await stateDir();
+    const fake = fakeRunbook({ hops: ['1.17.13', '1.18.3'] });
+    const { result, asked } = await upgrade(cluster.tools, { stateDir: dir, target: '1.18.3', runbook: fake.runbook });
+    const out = await result;
+    expect(asked).toEqual(['Upgrade dapr in dapr-system from 1.16.18 to 1.18.3 through 1.17.13?']);
+    expect(out.resumed).toBe(false);
+    expect(fake.applied).toEqual([
+      '1.17.13:preflight',
+      '1.18.3:preflight',
+      '1.17.13:backup',
+      '1.17.13:helm-upgrade',
+      '1.18.3:preflight',
+      '1.18.3:backup',
+      '1.18.3:helm-upgrade',
+    ]);
+    expect(fake.prepared.map((p) => p.hop)).toEqual([undefined, 1]);
+    expect(fake.prepared[1]).toMatchObject({ from: '1.17.13' });
+    const journal = await localJournal(dir);
+    expect(journal).toMatchObject({ status: 'done', from: '1.16.18', target: '1.18.3', steps: {} });
+    expect(journal.hops?.map((h) => [h.from, h.to, h.restartDataPlane, Object.values(h.steps).map((r) => r.status)])).toEqual([
+      ['1.16.18', '1.17.13', false, ['done', 'done', 'done']],
+      ['1.17.13', '1.18.3', true, ['done', 'done', 'done']],
+    ]);
+    expect(journal.hops?.every((h) => h.startedAt && h.startRevision === 3)).toBe(true);
+    expect(cluster.clusterJournal()).toMatchObject({ status: 'done', hops: [{ to: '1.17.13' }, { to: '1.18.3' }] });
+  });
+
+  it('a run of several hops that failed in the second resumes there, from any machine: finished hops are never repeated', async () => {
+    const cluster = fakeCluster();
+    const first = fakeRunbook({ hops: ['1.17.13', '1.18.3'], failOnce: '1.18.3:helm-upgrade' });
+    const { result } = await upgrade(cluster.tools, { stateDir: await stateDir(), target: '1.18.3', runbook: first.runbook });
+    await expect(result).rejects.toThrow('1.18.3:helm-upgrade failed');
+    expect(cluster.clusterJournal()).toMatchObject({ status: 'failed' });
+
+    // Another machine: an empty state directory, the cluster's copy of the journal.
+    const dir = await stateDir();
+    const again = fakeRunbook({ hops: ['1.17.13', '1.18.3'] });
+    const resumed = await upgrade(cluster.tools, { stateDir: dir, target: '1.18.3', runbook: again.runbook });
+    const out = await resumed.result;
+    expect(resumed.asked).toEqual([`Resume the unfinished upgrade ${out.runId} (1.16.18 → 1.18.3)?`]);
+    expect(out.resumed).toBe(true);
+    expect(again.applied).toEqual(['1.18.3:helm-upgrade']);
+    expect(again.prepared).toEqual([{ workDir: join(dir, 'cluster-1', NS, 'dapr', 'runs', out.runId!), from: '1.16.18', hop: 1 }]);
+    expect(await localJournal(dir)).toMatchObject({ status: 'done', hops: [{ to: '1.17.13' }, { to: '1.18.3' }] });
   });
 });

@@ -98,8 +98,17 @@ export async function fetchTargetChart(
   return { chartDir: dir, meta, chartVersions };
 }
 
-/** The repository's index updated and searched: the versions it lists, the target among them. */
-async function searchRepository(helm: Helm, ref: Extract<ChartRef, { kind: 'repo' }>, target: string): Promise<string[]> {
+/**
+ * The versions a chart repository lists (its index updated first), for the road between versions; undefined for a
+ * local, OCI or URL chart, which names one version only.
+ */
+export async function listChartVersions(tools: Tools, chart: string): Promise<string[] | undefined> {
+  const ref = fetchableChart(chart);
+  if (ref.kind !== 'repo') return undefined;
+  return (await repositoryVersions(tools.helm, ref)).map((v) => v.version);
+}
+
+async function repositoryVersions(helm: Helm, ref: Extract<ChartRef, { kind: 'repo' }>) {
   const { repo } = ref;
   // Usually the repository is configured: update it at once; only when that fails, see whether it is there.
   await helm.repoUpdate(repo).catch(async (updateError: unknown) => {
@@ -114,7 +123,12 @@ async function searchRepository(helm: Helm, ref: Extract<ChartRef, { kind: 'repo
       throw explain(e, `Updating Helm repository ${repo}`);
     });
   });
-  const versions = await helm.searchVersions(ref.ref);
+  return helm.searchVersions(ref.ref);
+}
+
+/** The repository's index updated and searched: the versions it lists, the target among them. */
+async function searchRepository(helm: Helm, ref: Extract<ChartRef, { kind: 'repo' }>, target: string): Promise<string[]> {
+  const versions = await repositoryVersions(helm, ref);
   if (!versions.some((v) => v.version === target)) {
     const sameMinor = versions
       .filter((v) => v.version.startsWith(`${target.split('.').slice(0, 2).join('.')}.`))

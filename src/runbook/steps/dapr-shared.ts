@@ -4,6 +4,7 @@
 import { sharedBehind, sharedDaprd, DEFAULT_SHARED_CHART, SHARED_TAG_VALUE, type SharedDaprd } from '../../dapr/dapr-shared.js';
 import { discoverDataPlane } from '../../dapr/data-plane.js';
 import { explain } from '../../dapr/error-hints.js';
+import { dataPlaneHeldBack } from './data-plane.js';
 import type { RunContext, Step } from '../types.js';
 import { liveDataPlane } from '../../dapr/live-data-plane.js';
 
@@ -32,6 +33,8 @@ export const upgradeDaprShared: Step = {
   id: 'upgrade-dapr-shared',
   title: 'Upgrade Dapr Shared releases',
   async plan(ctx) {
+    const held = dataPlaneHeldBack(ctx);
+    if (held) return { summary: held, commands: [], destructive: false, skip: held };
     const behind = sharedBehind(sharedDaprd(ctx.facts.sharedReleases, discoverDataPlane(ctx.facts)), ctx.options.target);
     const skip = !ctx.facts.sharedReleases.length
       ? 'no Dapr Shared releases'

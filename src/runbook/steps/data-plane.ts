@@ -16,6 +16,15 @@ export const reachOf = (ctx: Pick<RunContext, 'options' | 'facts'>): ReachOption
   sharedReleases: new Set(ctx.facts.sharedReleases.map((r) => `${r.namespace}/${r.name}`)),
 });
 
+/**
+ * In a run of several hops, a hop that leaves the data plane to a later one (it stays within one minor of the
+ * control plane meanwhile): why, or undefined when this hop restarts it.
+ */
+export const dataPlaneHeldBack = (ctx: Pick<RunContext, 'hop'>): string | undefined =>
+  ctx.hop && !ctx.hop.restartDataPlane
+    ? `the data plane is restarted after the hop to ${ctx.hop.nextRestartAt ?? 'the target'}; until then it stays within one minor of the control plane`
+    : undefined;
+
 const listed = (ws: readonly WorkloadVerdict[], n = 5) =>
   `${ws
     .slice(0, n)
@@ -26,6 +35,8 @@ export const restartDataPlane: Step = {
   id: 'restart-data-plane',
   title: 'Restart Dapr-enabled workloads',
   async plan(ctx) {
+    const held = dataPlaneHeldBack(ctx);
+    if (held) return { summary: held, commands: [], destructive: false, skip: held };
     const verdicts = judgeDataPlane(discoverDataPlane(ctx.facts), ctx.options.target, reachOf(ctx));
     const restarts = verdicts.filter((w) => w.decision === 'restart');
     const kubectl = ctx.tools.kubectl;
@@ -106,7 +117,9 @@ export const verify: Step = {
   title: 'Verify control plane and sidecars',
   async plan(ctx) {
     return {
-      summary: `every control-plane pod and every daprd daprup reaches at ${ctx.options.target}; pinned images and daprd out of reach named${ctx.options.strict ? ' (--strict: out of reach fails)' : ''}`,
+      summary: dataPlaneHeldBack(ctx)
+        ? `every control-plane pod at ${ctx.options.target} (sidecars: ${dataPlaneHeldBack(ctx)})`
+        : `every control-plane pod and every daprd daprup reaches at ${ctx.options.target}; pinned images and daprd out of reach named${ctx.options.strict ? ' (--strict: out of reach fails)' : ''}`,
       commands: dataPlaneReads(ctx.tools.kubectl),
       destructive: false,
     };
@@ -116,6 +129,18 @@ export const verify: Step = {
   },
   async apply(ctx, report) {
     const lagging = await controlPlaneLagging(ctx);
+    const held = dataPlaneHeldBack(ctx);
+    if (held) {
+      // A hop that leaves the sidecars to a later hop verifies its control plane only.
+      if (lagging.length)
+        throw new DaprupError(
+          `Not everything runs ${ctx.options.target}: ${lagging.slice(0, 5).join('; ')}.`,
+          'Rerun daprup to resume.',
+          ExitCode.stepFailed,
+        );
+      report(`control plane at ${ctx.options.target}; ${held}`);
+      return;
+    }
     const verdicts = judgeDataPlane(await liveDataPlane(ctx.tools.kubectl, ctx.facts.release.namespace), ctx.options.target, reachOf(ctx));
     for (const w of verdicts.filter((x) => x.decision === 'pinned' || x.decision === 'no-sidecar')) report(`note: ${w.key} ${w.note}`);
     const stale = verdicts.filter((w) => w.decision === 'restart');

@@ -24,6 +24,9 @@ export const hasResetThenReuse = (ctx: Pick<RunContext, 'facts'>) => {
 /** The user's values for the dry run of an older helm (the backup does not exist before the run). */
 export const dryRunValuesFile = (workDir: string) => join(workDir, 'dry-run-values.yaml');
 
+/** A rollback's values: the target revision's own (PEMs removed; daprup passes today's bundle with --set-file). */
+export const rollbackValuesFile = (workDir: string) => join(workDir, 'rollback-values.yaml');
+
 /** The user's own -f and --set, always last so they win. */
 export const userValueFlags = (o: UpgradeOptions): string[] => [
   ...o.valuesFiles.flatMap((f) => ['--values', f]),
@@ -56,9 +59,11 @@ export function helmUpgradeArgs(ctx: RunContext, o: { dryRun?: boolean } = {}): 
   const r = ctx.facts.release;
   const dryRun = o.dryRun ?? false;
   const valueArgs = [
-    ...(hasResetThenReuse(ctx)
-      ? ['--reset-then-reuse-values']
-      : ['--reset-values', '--values', dryRun ? dryRunValuesFile(ctx.workDir) : backupFiles(ctx.workDir).values]),
+    ...(ctx.options.rollback
+      ? ['--reset-values', '--values', rollbackValuesFile(ctx.workDir)]
+      : hasResetThenReuse(ctx)
+        ? ['--reset-then-reuse-values']
+        : ['--reset-values', '--values', dryRun ? dryRunValuesFile(ctx.workDir) : backupFiles(ctx.workDir).values]),
     ...daprupValueFlags(ctx, dryRun),
     ...userValueFlags(ctx.options),
   ];

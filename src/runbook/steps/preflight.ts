@@ -4,6 +4,7 @@
 import { refusal } from '../../errors.js';
 import type { RunContext, Step } from '../types.js';
 import { statefulSetsToRecreateNow } from './statefulsets.js';
+import { hopPrerequisites, refuseUnprotectedSchedulerLoss } from './scheduler-data.js';
 import { workloadsToRestart } from '../../dapr/data-plane.js';
 import { reachOf } from './data-plane.js';
 
@@ -53,15 +54,20 @@ export const preflight: Step = {
     const f = ctx.facts;
     const { helm, kubectl } = ctx.tools;
     const perms = await neededPermissions(ctx);
+    const prerequisites = await hopPrerequisites(ctx);
     return {
       summary: `helm ${f.helmVersion.raw}, kubectl ${f.kubectlVersion}, cluster ${f.serverVersion}; release ${f.release.name} (${f.release.namespace}) ${ctx.verdict.current} → ${ctx.verdict.target} (${ctx.verdict.change})`,
       commands: [
         // Discovery's release listing (prepareRun), then the permission checks apply runs.
         helm.commandLine(helm.listArgs()),
         ...perms.map((p) => kubectl.commandLine(...kubectl.canIArgs(p.verb, p.resource, p.namespace))),
+        ...prerequisites.commands,
       ],
       destructive: false,
-      details: ctx.verdict.warnings,
+      details: [
+        ...ctx.verdict.warnings,
+        ...prerequisites.findings.map((f) => (f.severity === 'refuse' ? `Refused: ${f.message} ${f.hint ?? ''}`.trim() : f.message)),
+      ],
     };
   },
   async isDone() {
@@ -77,6 +83,13 @@ export const preflight: Step = {
         );
       }
     }
+    // Storage for new scheduler claims, nodes for anti-affinity: refused here, before anything changes.
+    const { findings } = await hopPrerequisites(ctx);
+    for (const f of findings) if (f.severity === 'warn') report(f.message);
+    const refused = findings.find((f) => f.severity === 'refuse');
+    if (refused) throw refusal(refused.message, refused.hint ?? '');
+    // Scheduler data this hop loses with no VolumeSnapshotClass to keep it, unless the loss was accepted.
+    await refuseUnprotectedSchedulerLoss(ctx);
   },
   async verify() {},
 };

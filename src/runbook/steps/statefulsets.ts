@@ -1,7 +1,9 @@
 // recreate-statefulsets: a StatefulSet whose immutable fields the target chart changes is deleted with the
 // default background cascade (never orphan: orphaned pods wedge the new StatefulSet, dapr/dapr#10468) and
 // gone before `helm upgrade` recreates it. Enabling HA (placement's raft-log claim) is the common case.
+import semver from 'semver';
 import type { Workload } from '../../cluster/k8s-types.js';
+import { imageTag, runtimeVersionOfTag } from '../../dapr/chart.js';
 import { redactArgs } from '../../cluster/redact.js';
 import { explain } from '../../dapr/error-hints.js';
 import { statefulSetsToRecreate, type StatefulSetRecreation } from '../../dapr/statefulsets.js';
@@ -17,10 +19,30 @@ const podsOf = (s: StatefulSetRecreation) => `app=${s.name}`;
 /** Compared against the live StatefulSets (fresh=true re-reads them; the plan uses what discovery read). */
 export async function statefulSetsToRecreateNow(ctx: RunContext, fresh = false): Promise<StatefulSetRecreation[]> {
   const live = fresh ? await ctx.tools.kubectl.list<Workload>(...liveStatefulSets(ctx)) : ctx.facts.controlPlaneWorkloads;
-  return statefulSetsToRecreate(live, ctx.rendered, ctx.facts.release.namespace, {
+  const list = statefulSetsToRecreate(live, ctx.rendered, ctx.facts.release.namespace, {
     claims: ctx.checkObjects?.claims,
     classes: ctx.checkObjects?.storageClasses,
   });
+  const scheduler = schedulerBelow115(ctx, live);
+  return scheduler && !list.some((s) => s.name === SCHEDULER) ? [...list, scheduler] : list;
+}
+
+const SCHEDULER = 'dapr-scheduler-server';
+
+/**
+ * Going below 1.15, Dapr's downgrade note asks for the 1.15+ scheduler pods to be deleted (a 1.14 scheduler cannot
+ * join them): the StatefulSet is recreated, so no pod of the newer generation survives the helm upgrade.
+ */
+function schedulerBelow115(ctx: RunContext, live: readonly Workload[]): StatefulSetRecreation | undefined {
+  if (ctx.verdict.change !== 'downgrade' || !semver.lt(ctx.options.target, '1.15.0')) return undefined;
+  const sts = live.find((w) => w.kind === 'StatefulSet' && w.metadata.name === SCHEDULER);
+  const version = runtimeVersionOfTag(imageTag(sts?.spec.template.spec.containers[0]?.image));
+  if (!sts || !version || !semver.valid(version) || semver.lt(version, '1.15.0')) return undefined;
+  return {
+    name: SCHEDULER,
+    namespace: ctx.facts.release.namespace,
+    changes: [`going below 1.15 from ${version}: the scheduler pods of 1.15+ are deleted (Dapr's downgrade note)`],
+  };
 }
 
 export const recreateStatefulSets: Step = {

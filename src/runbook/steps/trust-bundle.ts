@@ -78,6 +78,13 @@ export const exportTrustBundle: Step = {
     const report = checkTrustBundle(bundle, { warnDays: ctx.options.certWarnDays });
     const bad = report.checks.find((c) => c.severity === 'failure');
     if (bad) throw refusal(`The trust bundle is not usable: ${bad.message}`, 'Fix or renew the trust bundle first (`daprup certs check`).');
+    // A run of several hops exports once per hop: the bundle must be the one its first hop exported.
+    const recorded = ctx.journal?.data.trustBundleChecksums;
+    if (recorded && JSON.stringify(bundleChecksums(bundle)) !== JSON.stringify(recorded))
+      throw refusal(
+        'The trust bundle in the cluster is not the one this run exported.',
+        'Sentry may have generated a new CA since the run began; check `daprup certs check`, then start a new run with --abandon.',
+      );
     await writeBundleFiles(certFiles(ctx.workDir).dir, bundle);
     if (ctx.journal) {
       await ctx.journal.setTrustBundleChecksums(bundleChecksums(bundle));
