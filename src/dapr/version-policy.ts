@@ -92,11 +92,7 @@ export function evaluateVersionPolicy(currentRaw: string, target: string, o: Pol
       );
     }
     if (tMin > cMin + 1) warnings.push(`Skipping minor versions is best effort and often fails (dapr/dapr#7316).`);
-    if (cMin <= 14 && tMin >= 15) {
-      warnings.push(
-        '1.14 → 1.15 wipes the scheduler data directory: jobs and scheduler-stored actor reminders are lost. Back them up first.',
-      );
-    }
+    // What each hop changes (the 1.15 scheduler data, placement's raft log, …) is in release-notes.ts: the plan shows it per hop.
   }
   return { current, target, change, warnings };
 }
@@ -104,7 +100,7 @@ export function evaluateVersionPolicy(currentRaw: string, target: string, o: Pol
 function downgradeWarnings(current: string, target: string): string[] {
   const w: string[] = [];
   if (semver.gte(current, '1.15.0') && semver.lt(target, '1.15.0'))
-    w.push('Going below 1.15 needs the new scheduler pods deleted by hand.');
+    w.push('Going below 1.15: the scheduler StatefulSet is recreated, so no 1.15+ scheduler pod stays behind.');
   if (semver.gte(current, '1.17.0') && semver.lt(target, '1.17.0'))
     w.push(
       '1.17 defaults (placement disseminateTimeout) are rejected by 1.16 binaries; user values are reset to the target chart defaults.',
