@@ -138,7 +138,7 @@ export const RELEASE_NOTES: readonly ReleaseNote[] = [
     direction: 'upgrade',
     // No scheduler before 1.14: nothing to lose.
     appliesTo: (h) => within(h.from, '1.14.0', '1.15.0') && atLeast(h.to, '1.15.0') && schedulerOn(h),
-    text: 'The 1.15 scheduler removes its existing data directory on first start.',
+    text: 'The 1.15 scheduler starts its embedded etcd in a new directory (dapr-0.1) and never reads what 1.14 stored there: jobs, scheduler-stored actor reminders and workflow timers are lost.',
     action:
       'daprup snapshots the scheduler claims first (needs a VolumeSnapshotClass), or refuses unless --accept-scheduler-data-loss; `etcdctl snapshot save` through port 2379 also keeps a copy.',
     source: `${NOTES}/v1.15.0.md`,

@@ -72,7 +72,7 @@ export function evaluateVersionPolicy(currentRaw: string, target: string, o: Pol
     if (!o.allowDowngrade) {
       throw refusal(
         `${target} is older than the installed ${current}: that is a downgrade.`,
-        'Downgrades are not supported by Dapr; pass --allow-downgrade only if you have read the release notes of both versions.',
+        'Go back to an earlier revision with daprup rollback (daprup plan --rollback previews it); --allow-downgrade forces a downgrade to another version.',
       );
     }
     warnings.push(...downgradeWarnings(current, target));

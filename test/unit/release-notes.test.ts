@@ -201,3 +201,11 @@ describe('release notes', () => {
     expect(rollbackFloor('1.12.5')).toBeUndefined();
   });
 });
+
+describe('the README', () => {
+  it('lists every release note (node scripts/notes-table.mjs prints the table)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const n of RELEASE_NOTES) expect(readme, n.id).toContain(`| ${n.release} | ${n.direction} | \`${n.id}\` |`);
+  });
+});

@@ -53,8 +53,8 @@ describe('version policy', () => {
     expect(evaluateVersionPolicy('1.16.19', '1.16.20-rc.2', { allowPrerelease: true }).change).toBe('patch');
   });
 
-  it('warns about the 1.14 → 1.15 scheduler data wipe', () => {
-    expect(evaluateVersionPolicy('1.14.4', '1.15.12').warnings.join()).toContain('scheduler data directory');
+  it('leaves what a hop changes (the 1.15 scheduler data) to the release notes: no second copy here', () => {
+    expect(evaluateVersionPolicy('1.14.4', '1.15.12').warnings.join()).not.toContain('scheduler');
   });
 
   it('refuses a non-semver installed version and a major jump', () => {
