@@ -83,6 +83,9 @@ export function sharedReleasesOf(releases: readonly HelmRelease[], namespace?: s
     }));
 }
 
+/** helm and kubectl present, new enough, and the cluster reachable: one sentence and a hint when not. */
+export const checkTools = (t: Tools) => toolVersions(t);
+
 async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubectl: string; server: string }> {
   // Both at once; a helm failure is still the one reported first.
   const kubectlVersions = t.kubectl.versions();
