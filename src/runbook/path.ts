@@ -62,7 +62,9 @@ export async function preparePath(
     p.recorded ?? upgradePath(from, options.target, await listChartVersions(tools, options.chart), options.overrides).hops;
   const contexts: RunContext[] = [];
   for (const [i, hop] of hops.entries()) contexts.push(await prepareHop(tools, options, p, hops, i));
+  // Pinned sidecar images (dapr.io/sidecar-image) are never restarted to the target: they do not count.
   const oldestDaprd = dataPlaneOf(contexts[0]!.facts)
+    .filter((w) => !w.pinnedImage)
     .flatMap((w) => w.sidecarVersions)
     .filter((v) => semver.valid(v))
     .sort(semver.compare)[0];
