@@ -1,9 +1,10 @@
 // One conformance scenario: install a published Dapr chart as a user would, run `daprup upgrade` with the built CLI,
 // and check the end state the e2e suite checks on the fixture charts (test/e2e/upgrade.test.ts), plus what only the
 // real charts can show (scheduler storage looked up from the live StatefulSet, the Subscription CRD's conversion
-// webhook patched by the operator).
+// webhook patched by the operator). The end-state checks are exported for the path scenarios (paths.ts).
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { execFile } from 'node:child_process';
 import { daprup, type CliResult } from '../support/cli.js';
@@ -140,12 +141,12 @@ export interface ScenarioResult {
   notes: string[];
 }
 
-const helm = (w: World, args: string[]) => runTool(w.flavour.helm, [...args, '--kubeconfig', w.kubeconfig], { env: w.env });
-const kubectl = (w: World, args: string[], input?: string) =>
+export const helm = (w: World, args: string[]) => runTool(w.flavour.helm, [...args, '--kubeconfig', w.kubeconfig], { env: w.env });
+export const kubectl = (w: World, args: string[], input?: string) =>
   input === undefined
     ? runTool(w.flavour.kubectl, ['--kubeconfig', w.kubeconfig, ...args], { env: w.env })
     : runWithInput(w.flavour.kubectl, ['--kubeconfig', w.kubeconfig, ...args], input, w.env);
-async function kubectlJson<T>(w: World, args: string[]): Promise<T> {
+export async function kubectlJson<T>(w: World, args: string[]): Promise<T> {
   return JSON.parse(await kubectl(w, [...args, '-o', 'json'])) as T;
 }
 
@@ -160,7 +161,7 @@ function runWithInput(file: string, args: string[], input: string, env: NodeJS.P
 }
 
 /** The built CLI of this checkout, or DAPRUP_CONFORMANCE_CLI (another build's bin/run.js, e.g. a release to compare). */
-function cli(args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+export function cli(args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
   const other = process.env.DAPRUP_CONFORMANCE_CLI;
   if (!other) return daprup(args, opts);
   return new Promise((resolve) => {
@@ -173,7 +174,7 @@ function cli(args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs?: number 
   });
 }
 
-interface Meta {
+export interface Meta {
   uid: string;
   name: string;
   namespace?: string;
@@ -182,7 +183,7 @@ interface Meta {
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
 }
-interface StatefulSet {
+export interface StatefulSet {
   metadata: Meta;
   spec: ImmutableSpec & { replicas?: number };
   status?: { readyReplicas?: number };
@@ -215,7 +216,10 @@ export async function cleanCluster(w: World): Promise<void> {
   if (left.length) await kubectl(w, ['delete', ...left.map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`), '--ignore-not-found']);
 }
 
-async function install(w: World, s: Scenario, version: string): Promise<void> {
+/** What an install needs of a scenario. */
+export type Installation = Pick<Scenario, 'release' | 'namespace' | 'installHa' | 'installSet'>;
+
+export async function install(w: World, s: Installation, version: string): Promise<void> {
   const certs = join(w.work, 'install-certs');
   await mkdir(certs, { recursive: true, mode: 0o700 });
   await writeFile(join(certs, 'ca.crt'), w.bundle.rootCert);
@@ -275,18 +279,18 @@ async function failAnUpgrade(w: World, s: Scenario, version: string): Promise<st
 }
 
 /** ReplicaSets / ControllerRevisions per sample workload (a rollout restart adds one). */
-async function revisionsPerWorkload(w: World): Promise<Record<string, number>> {
+export async function revisionsPerWorkload(w: World): Promise<Record<string, number>> {
   const { items } = await kubectlJson<{ items: { metadata: Meta }[] }>(w, ['get', 'replicasets,controllerrevisions', '--all-namespaces']);
   return countRevisions(items, APP_NAMESPACES);
 }
 
-async function trustBundleData(w: World, namespace: string): Promise<string> {
+export async function trustBundleData(w: World, namespace: string): Promise<string> {
   const s = await kubectlJson<{ data: unknown }>(w, ['get', 'secret', 'dapr-trust-bundle', '--namespace', namespace]);
   const c = await kubectlJson<{ data: unknown }>(w, ['get', 'configmap', 'dapr-trust-bundle', '--namespace', namespace]);
   return JSON.stringify([s.data, c.data]);
 }
 
-async function statefulSets(w: World, namespace: string): Promise<StatefulSet[]> {
+export async function statefulSets(w: World, namespace: string): Promise<StatefulSet[]> {
   return (await kubectlJson<{ items: StatefulSet[] }>(w, ['get', 'statefulsets', '--namespace', namespace])).items;
 }
 
@@ -307,26 +311,24 @@ function immutable(spec: ImmutableSpec): string {
 
 /**
  * The StatefulSets helm cannot update in place: the target rendered by `helm upgrade --dry-run=server` (templates
- * that `lookup` the cluster see it, as the real upgrade will) with the values the upgrade uses, compared with the
- * live objects. Anything else helm would have kept.
+ * that `lookup` the cluster see it, as the real upgrade will) with the values the upgrade uses (`valueArgs`),
+ * compared with the live objects. Anything else helm would have kept.
  */
-async function statefulSetsHelmMustReplace(w: World, s: Scenario, target: string, valuesFile: string | undefined): Promise<string[]> {
-  const ha = s.daprupArgs.includes('--enable-ha')
-    ? ['--set', 'global.ha.enabled=true']
-    : s.daprupArgs.includes('--disable-ha')
-      ? ['--set', 'global.ha.enabled=false']
-      : [];
+export async function statefulSetsHelmMustReplace(
+  w: World,
+  release: { name: string; namespace: string },
+  target: string,
+  valueArgs: string[],
+): Promise<string[]> {
   const out = await helm(w, [
     'upgrade',
-    s.release,
+    release.name,
     'dapr/dapr',
     '--version',
     target,
     '--namespace',
-    s.namespace,
-    '--reset-then-reuse-values',
-    ...ha,
-    ...(valuesFile ? ['-f', valuesFile] : []),
+    release.namespace,
+    ...valueArgs,
     '--dry-run=server',
     '-o',
     'json',
@@ -335,7 +337,7 @@ async function statefulSetsHelmMustReplace(w: World, s: Scenario, target: string
   const rendered = parseAllDocuments(manifest)
     .map((d) => d.toJSON() as StatefulSet | null)
     .filter((o): o is StatefulSet => (o as { kind?: string } | null)?.kind === 'StatefulSet');
-  const live = new Map((await statefulSets(w, s.namespace)).map((x) => [x.metadata.name, x]));
+  const live = new Map((await statefulSets(w, release.namespace)).map((x) => [x.metadata.name, x]));
   return rendered
     .filter((r) => live.has(r.metadata.name) && immutable(r.spec) !== immutable(live.get(r.metadata.name)!.spec))
     .map((r) => r.metadata.name)
@@ -354,7 +356,7 @@ async function subscriptionClientConfig(w: World): Promise<ClientConfig | undefi
 }
 
 /** Polls the Subscription CRD while daprup runs: the conversion webhook must never be reset to `replaceme`. */
-function watchConversionWebhook(w: World): { stop: () => Promise<string[]> } {
+export function watchConversionWebhook(w: World): { stop: () => Promise<string[]> } {
   const seen: string[] = [];
   let running = true;
   const loop = (async () => {
@@ -398,11 +400,19 @@ function flatten(values: Values, prefix = ''): Record<string, unknown> {
   return out;
 }
 
+/** The published package dapr-<version>.tgz unpacked in the scenario's work dir (once): its `dapr` folder. */
+async function unpackedChart(w: World, version: string): Promise<string> {
+  const dir = join(w.work, `chart-${version}`);
+  if (!existsSync(join(dir, 'dapr'))) {
+    await mkdir(dir, { recursive: true });
+    await runTool('tar', ['-xzf', join(w.chartsDir, `dapr-${version}.tgz`), '-C', dir]);
+  }
+  return join(dir, 'dapr');
+}
+
 /** A chart's defaults read from the package: the parent's values over each subchart's (their `global` aside). */
 async function chartDefaults(w: World, version: string): Promise<Values> {
-  const dir = join(w.work, `chart-${version}`);
-  await mkdir(dir, { recursive: true });
-  await runTool('tar', ['-xzf', join(w.chartsDir, `dapr-${version}.tgz`), '-C', dir]);
+  const dir = dirname(await unpackedChart(w, version));
   const read = async (file: string) => (parseYaml(await readFile(file, 'utf8')) ?? {}) as Values;
   const subcharts: Values = {};
   for (const sub of await readdir(join(dir, 'dapr', 'charts')).catch(() => [])) {
@@ -440,7 +450,7 @@ function valueDiffKeys(before: Record<string, unknown>, after: Record<string, un
     .sort();
 }
 
-function get(obj: unknown, dotted: string): unknown {
+export function get(obj: unknown, dotted: string): unknown {
   return dotted.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
 }
 
@@ -490,7 +500,16 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
   ) ?? {}) as Values;
   const revisions = await revisionsPerWorkload(w);
   const uidsBefore = new Map((await statefulSets(w, s.namespace)).map((x) => [x.metadata.name, x.metadata.uid]));
-  const mustReplace = await statefulSetsHelmMustReplace(w, s, to, valuesFile);
+  const ha = s.daprupArgs.includes('--enable-ha')
+    ? ['--set', 'global.ha.enabled=true']
+    : s.daprupArgs.includes('--disable-ha')
+      ? ['--set', 'global.ha.enabled=false']
+      : [];
+  const mustReplace = await statefulSetsHelmMustReplace(w, { name: s.release, namespace: s.namespace }, to, [
+    '--reset-then-reuse-values',
+    ...ha,
+    ...(valuesFile ? ['-f', valuesFile] : []),
+  ]);
 
   const plan = await cli(['plan', '--to', to, '--json', ...common], { env: w.env });
   let planned: string[] | undefined;
@@ -522,41 +541,19 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
 
   // Control plane: every pod at the target, workloads ready, release deployed at the target.
   const wantTag = `${to}${s.tagSuffix}`;
-  type Pod = {
-    metadata: Meta;
-    spec: { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string }[] };
-  };
-  const allPods = (await kubectlJson<{ items: Pod[] }>(w, ['get', 'pods', '--all-namespaces'])).items.filter(
-    (p) => !p.metadata.deletionTimestamp,
-  );
-  const controlPlane = allPods.filter((p) => p.metadata.namespace === s.namespace);
-  check(controlPlane.length >= 5, `only ${controlPlane.length} control-plane pods`);
-  for (const p of controlPlane) {
-    const wrong = p.spec.containers.map((c) => c.image).filter((i) => tagOf(i) !== wantTag);
-    check(wrong.length === 0, `control plane ${p.metadata.name} runs ${wrong.join(', ')} (want :${wantTag})`);
-  }
-  const history = JSON.parse(await helm(w, ['history', s.release, '--namespace', s.namespace, '-o', 'json'])) as {
-    status: string;
-    chart: string;
-  }[];
+  const allPods = await livePods(w);
+  failures.push(...controlPlaneFailures(allPods, s.namespace, wantTag));
+  const history = await releaseHistory(w, s.release, s.namespace);
   const last = history.at(-1);
   check(last?.status === 'deployed' && last.chart === `dapr-${to}`, `release is ${last?.chart} ${last?.status}`);
 
   // HA as asked.
   const sts = await statefulSets(w, s.namespace);
-  const placement = sts.find((x) => x.metadata.name === 'dapr-placement-server');
-  const wantReplicas = s.haAfter ? 3 : 1;
-  check(
-    placement?.spec.replicas === wantReplicas && placement.status?.readyReplicas === wantReplicas,
-    `placement has ${placement?.status?.readyReplicas}/${placement?.spec.replicas} ready, want ${wantReplicas}`,
-  );
+  failures.push(...placementFailures(sts, s.haAfter));
 
   // Values: the user's kept (install --set and -f), the failed revision's not carried over.
   const values = JSON.parse(await helm(w, ['get', 'values', s.release, '--namespace', s.namespace, '-o', 'json'])) as unknown;
-  check(
-    get(values, USER_VALUE.key) === USER_VALUE.value,
-    `${USER_VALUE.key} is ${JSON.stringify(get(values, USER_VALUE.key))}, want ${USER_VALUE.value}`,
-  );
+  failures.push(...userValueFailures(values));
   for (const [k, v] of Object.entries(s.expectValues))
     check(get(values, k) === v, `value ${k} is ${JSON.stringify(get(values, k))}, want ${JSON.stringify(v)}`);
   for (const [k, v] of Object.entries(s.rejectValues))
@@ -579,18 +576,8 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
   check((await trustBundleData(w, s.namespace)) === bundle, 'trust bundle Secret/ConfigMap data changed');
 
   // Data plane: sidecars at the target, each Dapr-enabled workload restarted exactly once, the others not at all.
-  const after = await revisionsPerWorkload(w);
-  for (const wl of apps.workloads) {
-    const key = `${wl.namespace}/${wl.name}`;
-    const want = (revisions[key] ?? 0) + (restartable(wl) ? 1 : 0);
-    check(after[key] === want, `${wl.kind} ${key}: ${(after[key] ?? 0) - (revisions[key] ?? 0)} restarts, want ${restartable(wl) ? 1 : 0}`);
-  }
-  for (const p of allPods.filter((x) => APP_NAMESPACES.includes(x.metadata.namespace ?? ''))) {
-    const daprd = [...p.spec.containers, ...(p.spec.initContainers ?? [])].find((c) => c.name === 'daprd');
-    const wl = apps.workloads.find((x) => x.namespace === p.metadata.namespace && x.name === p.metadata.labels?.app);
-    if (!daprd || !wl || wl.pinnedSidecarImage) continue;
-    check(tagOf(daprd.image) === wantTag, `sidecar of ${p.metadata.namespace}/${p.metadata.name} is ${daprd.image} (want :${wantTag})`);
-  }
+  failures.push(...restartFailures(apps.workloads, revisions, await revisionsPerWorkload(w), 1));
+  failures.push(...sidecarFailures(allPods, apps.workloads, wantTag));
 
   // StatefulSets: recreated exactly as planned, and only where helm could not have updated them in place.
   const recreated = sts
@@ -604,28 +591,150 @@ export async function runScenario(w: World, s: Scenario, from: string, to: strin
   check(kept.length === 0, `StatefulSets helm cannot update but not recreated: ${kept.join(', ')}`);
 
   // The Subscription CRD's conversion webhook: never reset during the run, patched at the end.
-  const resets = conversionNamespaces.filter((n) => n !== s.namespace);
-  check(
-    resets.length === 0,
-    `Subscription CRD conversion webhook reset to namespace ${[...new Set(resets)].join(', ')} during the upgrade`,
-  );
-  const cc = await waitFor(
-    () => subscriptionClientConfig(w),
-    (c) => c?.service?.namespace === s.namespace,
-    15_000,
-  );
-  check(
-    cc?.service?.namespace === s.namespace && cc.caBundle === Buffer.from(w.bundle.rootCert).toString('base64'),
-    `Subscription CRD conversion webhook ends at namespace ${cc?.service?.namespace}, caBundle ${cc?.caBundle ? 'set' : 'missing'}`,
-  );
+  failures.push(...(await conversionWebhookFailures(w, s.namespace, conversionNamespaces)));
   if (recreated.length) notes.push(`recreated ${recreated.join(', ')}`);
   return { failures, upgradeSeconds, recreated, notes };
 }
 
+// End-state checks shared with the path scenarios (paths.ts): each returns its failures, one sentence each.
+
+export interface Pod {
+  metadata: Meta;
+  spec: { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string }[] };
+}
+
+/** Every pod that is not on its way out. */
+export async function livePods(w: World): Promise<Pod[]> {
+  return (await kubectlJson<{ items: Pod[] }>(w, ['get', 'pods', '--all-namespaces'])).items.filter((p) => !p.metadata.deletionTimestamp);
+}
+
+export interface HistoryEntry {
+  revision: number;
+  status: string;
+  chart: string;
+}
+export async function releaseHistory(w: World, release: string, namespace: string): Promise<HistoryEntry[]> {
+  return JSON.parse(await helm(w, ['history', release, '--namespace', namespace, '-o', 'json'])) as HistoryEntry[];
+}
+
+/** At least five control-plane pods, every container at `wantTag`. */
+export function controlPlaneFailures(pods: Pod[], namespace: string, wantTag: string): string[] {
+  const controlPlane = pods.filter((p) => p.metadata.namespace === namespace);
+  const failures = controlPlane.length >= 5 ? [] : [`only ${controlPlane.length} control-plane pods`];
+  for (const p of controlPlane) {
+    const wrong = p.spec.containers.map((c) => c.image).filter((i) => tagOf(i) !== wantTag);
+    if (wrong.length) failures.push(`control plane ${p.metadata.name} runs ${wrong.join(', ')} (want :${wantTag})`);
+  }
+  return failures;
+}
+
+/** Placement at three ready replicas with HA, one without. */
+export function placementFailures(sts: StatefulSet[], ha: boolean): string[] {
+  const placement = sts.find((x) => x.metadata.name === 'dapr-placement-server');
+  const want = ha ? 3 : 1;
+  return placement?.spec.replicas === want && placement.status?.readyReplicas === want
+    ? []
+    : [`placement has ${placement?.status?.readyReplicas}/${placement?.spec.replicas} ready, want ${want}`];
+}
+
+/** USER_VALUE, set at install, still in the release's user values. */
+export function userValueFailures(values: unknown): string[] {
+  const v = get(values, USER_VALUE.key);
+  return v === USER_VALUE.value ? [] : [`${USER_VALUE.key} is ${JSON.stringify(v)}, want ${USER_VALUE.value}`];
+}
+
+/** Each Dapr-enabled sample workload restarted `times` times between the two counts, the others not at all. */
+export function restartFailures(
+  workloads: SampleWorkload[],
+  before: Record<string, number>,
+  after: Record<string, number>,
+  times: number,
+): string[] {
+  return workloads.flatMap((wl) => {
+    const key = `${wl.namespace}/${wl.name}`;
+    const want = restartable(wl) ? times : 0;
+    const got = (after[key] ?? 0) - (before[key] ?? 0);
+    return got === want ? [] : [`${wl.kind} ${key}: ${got} restarts, want ${want}`];
+  });
+}
+
+/** Every daprd of a sample workload at `wantTag`, but the one that pins its own sidecar image. */
+export function sidecarFailures(pods: Pod[], workloads: SampleWorkload[], wantTag: string): string[] {
+  const failures: string[] = [];
+  for (const p of pods.filter((x) => APP_NAMESPACES.includes(x.metadata.namespace ?? ''))) {
+    const daprd = [...p.spec.containers, ...(p.spec.initContainers ?? [])].find((c) => c.name === 'daprd');
+    const wl = workloads.find((x) => x.namespace === p.metadata.namespace && x.name === p.metadata.labels?.app);
+    if (!daprd || !wl || wl.pinnedSidecarImage) continue;
+    if (tagOf(daprd.image) !== wantTag)
+      failures.push(`sidecar of ${p.metadata.namespace}/${p.metadata.name} is ${daprd.image} (want :${wantTag})`);
+  }
+  return failures;
+}
+
+/** The Subscription CRD's conversion webhook: never seen at another namespace during the run, patched at the end. */
+export async function conversionWebhookFailures(w: World, namespace: string, seen: string[]): Promise<string[]> {
+  const failures: string[] = [];
+  const resets = seen.filter((n) => n !== namespace);
+  if (resets.length)
+    failures.push(`Subscription CRD conversion webhook reset to namespace ${[...new Set(resets)].join(', ')} during the run`);
+  const cc = await waitFor(
+    () => subscriptionClientConfig(w),
+    (c) => c?.service?.namespace === namespace,
+    15_000,
+  );
+  if (!(cc?.service?.namespace === namespace && cc.caBundle === Buffer.from(w.bundle.rootCert).toString('base64')))
+    failures.push(
+      `Subscription CRD conversion webhook ends at namespace ${cc?.service?.namespace}, caBundle ${cc?.caBundle ? 'set' : 'missing'}`,
+    );
+  return failures;
+}
+
+interface CrdVersion {
+  name: string;
+  served?: boolean;
+  storage?: boolean;
+  schema?: unknown;
+}
+/** Object keys sorted, so two renderings of one schema compare equal. */
+const canonical = (v: unknown): unknown =>
+  Array.isArray(v)
+    ? v.map(canonical)
+    : isObject(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canonical(v[k])]),
+        )
+      : v;
+const crdVersions = (versions: CrdVersion[] | undefined) =>
+  JSON.stringify(canonical((versions ?? []).map((v) => ({ name: v.name, served: v.served, storage: v.storage, schema: v.schema }))));
+
+/**
+ * Every CRD in the crds/ folder of chart `version` is in the cluster with that file's API versions and schemas
+ * (helm never upgrades crds/: daprup applies them). After a rollback the newer chart's CRDs must still be there.
+ */
+export async function crdFailures(w: World, version: string): Promise<string[]> {
+  const dir = join(await unpackedChart(w, version), 'crds');
+  const failures: string[] = [];
+  let checked = 0;
+  for (const file of (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
+      const crd = doc.toJSON() as { kind?: string; metadata: { name: string }; spec: { versions?: CrdVersion[] } } | null;
+      if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec.versions?.length) continue;
+      checked++;
+      const out = await kubectl(w, ['get', 'crd', crd.metadata.name, '-o', 'json', '--ignore-not-found']);
+      if (!out.trim()) failures.push(`CRD ${crd.metadata.name} of dapr-${version} is missing`);
+      else if (crdVersions((JSON.parse(out) as typeof crd).spec.versions) !== crdVersions(crd.spec.versions))
+        failures.push(`CRD ${crd.metadata.name} differs from the one in dapr-${version} (API versions or schema)`);
+    }
+  }
+  return checked ? failures : [`dapr-${version} has no CRD with API versions in crds/: nothing to compare`];
+}
+
 /** Dapr-enabled, not pinned to its own sidecar image: daprup restarts it once. */
-const restartable = (wl: SampleWorkload) => wl.appId !== undefined && wl.pinnedSidecarImage === undefined;
-const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-const firstLine = (text: string) =>
+export const restartable = (wl: SampleWorkload) => wl.appId !== undefined && wl.pinnedSidecarImage === undefined;
+export const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+export const firstLine = (text: string) =>
   text
     .trim()
     .split('\n')
