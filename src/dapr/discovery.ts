@@ -83,9 +83,6 @@ export function sharedReleasesOf(releases: readonly HelmRelease[], namespace?: s
     }));
 }
 
-/** helm and kubectl present, new enough, and the cluster reachable: one sentence and a hint when not. */
-export const checkTools = (t: Tools) => toolVersions(t);
-
 async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubectl: string; server: string }> {
   // Both at once; a helm failure is still the one reported first.
   const kubectlVersions = t.kubectl.versions();
@@ -179,6 +176,8 @@ export async function listReleases(t: Tools): Promise<HelmRelease[]> {
   try {
     return await t.helm.listReleases();
   } catch (e) {
+    // The first helm call of plan, upgrade and rollback: a helm that cannot run is named as discovery names it.
+    if (e instanceof DaprupError) throw asMissingTool(e, 'helm');
     throw explain(e, 'Listing Helm releases');
   }
 }

@@ -15,11 +15,14 @@ import type { UpgradeOptions } from '../runbook/types.js';
 import { JournalStore, unfinishedRun } from '../state/journal.js';
 
 export interface RollbackTarget {
+  release: { name: string; namespace: string };
   revision: number;
   version: string;
   /** The version the release runs now. */
   from: string;
 }
+
+const releaseOf = (r: { name: string; namespace: string }) => ({ name: r.name, namespace: r.namespace });
 
 const deployedOnce = (h: HelmHistoryEntry) => h.status === 'superseded' || h.status === 'deployed';
 
@@ -39,7 +42,7 @@ export async function resolveRollback(
     const store = new JournalStore(o.stateDir, STEP_IDS);
     const open = unfinishedRun(await store.read(key), await store.inCluster(tools.kubectl, key).read());
     if (open?.kind === 'rollback' && open.rollbackRevision && (!o.toRevision || o.toRevision === open.rollbackRevision))
-      return { revision: open.rollbackRevision, version: open.target, from: open.from };
+      return { release: releaseOf(release), revision: open.rollbackRevision, version: open.target, from: open.from };
   }
   let history: HelmHistoryEntry[];
   try {
@@ -80,7 +83,7 @@ export async function resolveRollback(
       `Dapr ${release.version} cannot be rolled back to ${version}: ${floor.why}.`,
       `Roll back to ${floor.version} or newer (${floor.source}), or restore from a backup taken before the upgrade.`,
     );
-  return { revision: target.revision, version, from: release.version };
+  return { release: releaseOf(release), revision: target.revision, version, from: release.version };
 }
 
 /** The options of a rollback: the revision's version as the target, its user values, nothing of the user's own. */
@@ -89,7 +92,7 @@ export async function rollbackOptions(
   base: Omit<UpgradeOptions, 'target' | 'valuesFiles' | 'set' | 'ha' | 'overrides'>,
   target: RollbackTarget,
 ): Promise<UpgradeOptions> {
-  const release = await findRelease(tools, { release: base.release, namespace: base.namespace });
+  const { release } = target;
   let values: Record<string, unknown>;
   try {
     values = await tools.helm.userValuesAt(release.name, release.namespace, target.revision);

@@ -14,6 +14,7 @@ import { JournalStore } from '../../src/state/journal.js';
 import { FakeRunner } from './fake-runner.js';
 
 const NS = 'dapr-system';
+const REL = { name: 'dapr', namespace: NS };
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -46,7 +47,7 @@ describe('resolveRollback', () => {
       [3, 'failed', '1.18.3'],
       [4, 'deployed', '1.18.3'],
     ]);
-    expect(await resolveRollback(tools, {})).toEqual({ revision: 2, version: '1.17.13', from: '1.18.3' });
+    expect(await resolveRollback(tools, {})).toEqual({ release: REL, revision: 2, version: '1.17.13', from: '1.18.3' });
   });
 
   it('takes --to-revision when it was deployed and Dapr allows going there', async () => {
@@ -55,7 +56,7 @@ describe('resolveRollback', () => {
       [2, 'superseded', '1.17.13'],
       [3, 'deployed', '1.17.13'],
     ]);
-    expect(await resolveRollback(tools, { toRevision: 1 })).toEqual({ revision: 1, version: '1.16.19', from: '1.17.13' });
+    expect(await resolveRollback(tools, { toRevision: 1 })).toEqual({ release: REL, revision: 1, version: '1.16.19', from: '1.17.13' });
   });
 
   it.each([
@@ -128,7 +129,7 @@ describe('resolveRollback', () => {
       [4, 'superseded', '1.18.3'],
       [5, 'deployed', '1.17.13'],
     ]);
-    expect(await resolveRollback(tools, { stateDir: dir })).toEqual({ revision: 2, version: '1.17.13', from: '1.18.3' });
+    expect(await resolveRollback(tools, { stateDir: dir })).toEqual({ release: REL, revision: 2, version: '1.17.13', from: '1.18.3' });
   });
 });
 
@@ -142,7 +143,7 @@ describe('rollbackOptions', () => {
       { 1: { global: { ha: { enabled: true } }, dapr_operator: { logLevel: 'debug' } } },
     );
     const base = { chart: 'dapr/dapr', timeout: '5m', concurrency: 4, certWarnDays: 30 };
-    const o = await rollbackOptions(tools, base, { revision: 1, version: '1.16.19', from: '1.17.13' });
+    const o = await rollbackOptions(tools, base, { release: REL, revision: 1, version: '1.16.19', from: '1.17.13' });
     expect(o).toMatchObject({
       target: '1.16.19',
       valuesFiles: [],

@@ -116,9 +116,10 @@ export const verify: Step = {
   id: 'verify',
   title: 'Verify control plane and sidecars',
   async plan(ctx) {
+    const held = dataPlaneHeldBack(ctx);
     return {
-      summary: dataPlaneHeldBack(ctx)
-        ? `every control-plane pod at ${ctx.options.target} (sidecars: ${dataPlaneHeldBack(ctx)})`
+      summary: held
+        ? `every control-plane pod at ${ctx.options.target} (sidecars: ${held})`
         : `every control-plane pod and every daprd daprup reaches at ${ctx.options.target}; pinned images and daprd out of reach named${ctx.options.strict ? ' (--strict: out of reach fails)' : ''}`,
       commands: dataPlaneReads(ctx.tools.kubectl),
       destructive: false,
