@@ -5,6 +5,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { Flags } from '@oclif/core';
 import { clusterFlags, DaprupCommand } from '../src/cli/base-command.js';
 import { runOptions, upgradeFlags, upgradeOptions } from '../src/cli/upgrade-flags.js';
+import { checkTools } from '../src/dapr/discovery.js';
 import { resolveRollback, rollbackOptions } from '../src/operations/rollback.js';
 import { DetailedExitCode, type DaprupError } from '../src/errors.js';
 import { listUpgradeTargets, planUpgrade } from '../src/operations/plan.js';
@@ -64,6 +65,7 @@ export default class Plan extends DaprupCommand {
       if (this.detailed && list.targets.length) process.exitCode = DetailedExitCode.changesPending;
       return;
     }
+    if (flags.rollback) await checkTools(tools);
     const options = flags.rollback
       ? await rollbackOptions(
           tools,

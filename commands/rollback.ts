@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { clusterFlags } from '../src/cli/base-command.js';
 import { UpgradeRunCommand } from '../src/cli/upgrade-command.js';
 import { rollbackFlags, runFlags, runOptions } from '../src/cli/upgrade-flags.js';
+import { checkTools } from '../src/dapr/discovery.js';
 import { resolveRollback, rollbackOptions } from '../src/operations/rollback.js';
 
 export default class Rollback extends UpgradeRunCommand {
@@ -24,6 +25,7 @@ export default class Rollback extends UpgradeRunCommand {
     const { flags } = await this.parse(Rollback);
     this.jsonMode = flags.json;
     const tools = this.tools(flags);
+    await checkTools(tools);
     const target = await resolveRollback(tools, {
       release: flags.release,
       namespace: flags['dapr-namespace'],

@@ -83,6 +83,12 @@ export function sharedReleasesOf(releases: readonly HelmRelease[], namespace?: s
     }));
 }
 
+/**
+ * helm and kubectl present and new enough, the kube context known, the cluster reachable: one sentence and a hint
+ * when not. Commands that look up the release before discovery runs (plan, rollback) call it first.
+ */
+export const checkTools = (t: Tools) => toolVersions(t);
+
 async function toolVersions(t: Tools): Promise<{ helm: HelmVersion; kubectl: string; server: string }> {
   // Both at once; a helm failure is still the one reported first.
   const kubectlVersions = t.kubectl.versions();

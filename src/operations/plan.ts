@@ -1,7 +1,7 @@
 // `daprup plan`: with --to, everything the upgrade would do on its way there (every hop when it crosses several
 // minors); without, the targets worth having from the running version, like `kubeadm upgrade plan`.
 import type { Tools } from '../cluster/tools.js';
-import { findRelease, type DiscoveryOptions } from '../dapr/discovery.js';
+import { checkTools, findRelease, type DiscoveryOptions } from '../dapr/discovery.js';
 import { upgradeTargets, type UpgradeTarget } from '../dapr/upgrade-path.js';
 import { refusal } from '../errors.js';
 import { preparePath } from '../runbook/path.js';
@@ -10,6 +10,8 @@ import { listChartVersions } from '../runbook/steps/chart.js';
 import type { UpgradeOptions } from '../runbook/types.js';
 
 export async function planUpgrade(tools: Tools, options: UpgradeOptions, workDir: string): Promise<UpgradePlan> {
+  // The path starts from the release's version, so the release is found before discovery: tools checked first.
+  await checkTools(tools);
   const release = await findRelease(tools, { release: options.release, namespace: options.namespace });
   const prepared = await preparePath(tools, options, { workDir, log: () => undefined, current: release.version });
   return buildPathPlan(prepared);
@@ -26,6 +28,7 @@ export async function listUpgradeTargets(
   tools: Tools,
   o: DiscoveryOptions & { chart: string; includePrerelease?: boolean; includeRecalled?: boolean },
 ): Promise<TargetList> {
+  await checkTools(tools);
   const release = await findRelease(tools, o);
   const versions = await listChartVersions(tools, o.chart);
   if (!versions)
